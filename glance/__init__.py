@@ -1,0 +1,1 @@
+"""Glance-style image service: the OpenStack Images API v2."""

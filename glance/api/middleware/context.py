@@ -1,0 +1,75 @@
+"""Builds the request context from the identity headers.
+
+``ContextMiddleware`` trusts the headers keystonemiddleware's ``authtoken``
+sets (``X-Identity-Status: Confirmed``, ``X-Project-Id``, ``X-User-Id``,
+``X-Roles``...); ``UnauthenticatedContextMiddleware`` makes every request an
+admin one, for the no-auth default deployment.
+"""
+import webob.exc
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from glance.api import policy
+from glance.common import wsgi
+from glance import context
+from glance.i18n import _
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+
+def _attach(req, ctx):
+    ctx.request_id = wsgi.request_id_for(req.environ)
+    req.context = ctx
+    req.environ["glance.context"] = ctx
+
+
+class BaseContextMiddleware(wsgi.Middleware):
+    """Answers with the context's request id."""
+
+    def process_response(self, resp):
+        ctx = getattr(resp.request, "context", None)
+        if ctx is not None and ctx.request_id:
+            resp.headers[wsgi.REQUEST_ID_HEADER] = ctx.request_id
+        return resp
+
+
+class ContextMiddleware(BaseContextMiddleware):
+    """Context from trusted identity headers; 401 when unconfirmed."""
+
+    def process_request(self, req):
+        status = req.headers.get("X-Identity-Status", "Confirmed")
+        if status == "Confirmed" and "X-Identity-Status" in req.headers:
+            _attach(req, self._authenticated_context(req))
+        elif CONF.allow_anonymous_access:
+            _attach(req, self._anonymous_context())
+        else:
+            raise webob.exc.HTTPUnauthorized(
+                explanation=_("Authentication required"))
+
+    @staticmethod
+    def _anonymous_context():
+        return context.RequestContext(read_only=True, is_admin=False,
+                                      roles=[])
+
+    @staticmethod
+    def _authenticated_context(req):
+        ctx = context.RequestContext.from_environ(req.environ,
+                                                  service_catalog=None)
+        ctx.roles = [r.strip() for r in ctx.roles if r and r.strip()]
+        ctx.is_admin = policy.check_is_admin(ctx)
+        return ctx
+
+
+class UnauthenticatedContextMiddleware(BaseContextMiddleware):
+    """An admin context for every request (no authentication)."""
+
+    def process_request(self, req):
+        project = req.headers.get("X-Project-Id") or req.headers.get(
+            "X-Tenant-Id")
+        ctx = context.RequestContext(is_admin=True, roles=["admin",
+                                                           "member",
+                                                           "reader"],
+                                     project_id=project,
+                                     user_id=req.headers.get("X-User-Id"))
+        _attach(req, ctx)

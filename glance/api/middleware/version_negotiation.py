@@ -1,0 +1,71 @@
+"""Picks the API version from the URL or the Accept header.
+
+``/v2.N/...`` and ``Accept: application/vnd.openstack.images-v2.N`` are both
+rewritten to ``/v2/...``; anything that names no known version gets the
+version list with 300, ``/versions`` gets it with 200.
+"""
+import re
+
+from oslo_log import log as logging
+
+from glance.api import versions
+from glance.common import wsgi
+
+LOG = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/vnd.openstack.images-"
+_VERSION_RE = re.compile(r"^v(\d+)(?:\.(\d+))?$")
+
+
+def parse_version(token):
+    """(major, minor) of 'v2' / 'v2.3', or None when not a known version."""
+    match = _VERSION_RE.match(token or "")
+    if not match:
+        return None
+    major = int(match.group(1))
+    minor = int(match.group(2)) if match.group(2) is not None else None
+    if not versions.known_version(major, minor):
+        return None
+    return major, minor
+
+
+# The cache management routes of the old CacheClient (doc root /v1).
+_LEGACY_CACHE_RE = re.compile(r"^/v1/(cached|queued)_images(/[^/]*)?/?$")
+
+
+def is_legacy_cache_path(path):
+    return _LEGACY_CACHE_RE.match(path) is not None
+
+
+class VersionNegotiationFilter(wsgi.Middleware):
+    """Rewrites versioned URLs to the major version's app."""
+
+    def __init__(self, app):
+        self.versions_app = versions.Controller()
+        super().__init__(app)
+
+    def process_request(self, req):
+        first = req.path_info_peek()
+        if is_legacy_cache_path(req.path_info):
+            return None  # the cache management filter answers these
+        if first in ("versions", ""):
+            explicit = first == "versions"
+            return self.versions_app.index(req, explicit=explicit)
+        accept = str(req.accept) if req.accept else ""
+        if accept.startswith(MEDIA_TYPE):
+            token = accept[len(MEDIA_TYPE):]
+            version = parse_version(token)
+        else:
+            version = parse_version(first)
+            if version is not None:
+                # drop the version segment; SCRIPT_NAME stays as it was
+                req.path_info = req.path_info[len(first) + 1:]
+        if version is None:
+            LOG.debug("Unknown version in %s; answering the version list",
+                      req.path_info)
+            return self.versions_app.index(req)
+        major, minor = version
+        req.environ["api.version"] = "%d.%d" % (major, minor or 0)
+        req.environ["api.major_version"] = major
+        req.path_info = "/v%d%s" % (major, req.path_info)
+        return None

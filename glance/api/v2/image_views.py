@@ -1,0 +1,48 @@
+"""How an image record looks in the API: Glance's image document."""
+from oslo_config import cfg
+
+CONF = cfg.CONF
+
+_COPIED = ("id", "name", "status", "visibility", "protected", "os_hidden",
+           "checksum", "os_hash_algo", "os_hash_value", "owner", "size",
+           "virtual_size", "min_ram", "min_disk", "disk_format",
+           "container_format")
+
+
+def format_time(value):
+    """ISO 8601 with a Z, to the second, as Glance renders timestamps."""
+    if value is None:
+        return None
+    if value.tzinfo is None and value.year >= 1000:
+        return value.isoformat(timespec="seconds") + "Z"  # faster
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def render_image(image):
+    """The JSON document of one image dict from the service layer."""
+    doc = dict(image["properties"])
+    for key in _COPIED:
+        doc[key] = image[key]
+    doc["created_at"] = format_time(image["created_at"])
+    doc["updated_at"] = format_time(image["updated_at"])
+    doc["tags"] = list(image["tags"])
+    doc["self"] = "/v2/images/%s" % image["id"]
+    doc["file"] = "/v2/images/%s/file" % image["id"]
+    doc["schema"] = "/v2/schemas/image"
+    _add_locations(doc, image)
+    return doc
+
+
+def _add_locations(doc, image):
+    locations = [loc for loc in image.get("locations") or ()
+                 if loc.get("status", "active") == "active"]
+    stores = [loc["metadata"]["store"] for loc in locations
+              if (loc.get("metadata") or {}).get("store")]
+    if stores:
+        doc["stores"] = ",".join(stores)
+    if locations and CONF.show_image_direct_url:  # CONF reads cost
+        doc["direct_url"] = locations[0]["url"]
+    if CONF.show_multiple_locations:
+        doc["locations"] = [{"url": loc["url"],
+                             "metadata": loc.get("metadata") or {}}
+                            for loc in locations]

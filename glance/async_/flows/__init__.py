@@ -1,0 +1,1 @@
+"""The work of asynchronous tasks: image import flows and their plugins."""

@@ -1,0 +1,110 @@
+"""glance-api: the Images API daemon.
+
+Eventlet monkey-patches the process here, before anything else is imported;
+the process model is described in :mod:`glance.common.server`.
+"""
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
+
+eventlet.patcher.monkey_patch()
+
+import sys  # noqa: E402
+
+from oslo_config import cfg  # noqa: E402
+from oslo_log import log as logging  # noqa: E402
+
+from glance.common import bootstrap  # noqa: E402
+from glance.common import config  # noqa: E402
+from glance.common import server  # noqa: E402
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+DEFAULT_PORT = 9292
+PROG = "glance-api"
+
+
+def main(argv=None):
+    """Run the daemon until it is stopped; its exit status."""
+    try:
+        bootstrap.bootstrap(argv, prog=PROG, thread_model="eventlet")
+    except cfg.Error as e:
+        return _fail("configuration error: %s" % e, 2)
+    try:
+        prepare_data()
+        srv = server.PosixServer(initialize_glance_store=True,
+                                 initialize_prefetcher=prefetcher_wanted())
+        srv.start(server.AppLoader(PROG, checks=[check_database]),
+                  default_port=DEFAULT_PORT)
+        status = srv.wait()
+    except Exception as e:  # noqa: BLE001 - say why, then exit non-zero
+        LOG.exception("%s could not start", PROG)
+        return _fail(str(e), 1)
+    if status == server.WORKER_BOOT_ERROR:
+        _fail("a worker failed to boot; its error is in the log", status)
+    return status
+
+
+def prepare_data():
+    """State directory and embedded database, before any worker forks."""
+    state = config.state_path()
+    ensure_schema = _migration_function("ensure_schema")
+    if ensure_schema is not None:
+        ensure_schema()
+    LOG.info("Data: state_path %s, database %s", state, _database_label())
+
+
+def check_database():
+    """Worker boot check: the database answers (if the layer exists)."""
+    session = _db_session()
+    if session is not None:
+        with session.connection(write=False) as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+
+def prefetcher_wanted():
+    """Whether the paste flavor has the image cache."""
+    return "cach" in (CONF.paste_deploy.flavor or "")
+
+
+def _fail(message, status):
+    print("%s: %s" % (PROG, message), file=sys.stderr)
+    return status
+
+
+def _migration_function(name):
+    try:
+        from glance.db import migration
+    except ModuleNotFoundError as e:
+        if not (e.name or "").startswith("glance.db"):
+            raise
+        return None
+    return getattr(migration, name, None)
+
+
+def _db_session():
+    try:
+        from glance.db import session
+    except ModuleNotFoundError as e:
+        if not (e.name or "").startswith("glance.db"):
+            raise
+        return None
+    return session
+
+
+def _database_label():
+    session = _db_session()
+    if session is None:
+        return "(no database layer)"
+    try:
+        import sqlalchemy
+        url = sqlalchemy.engine.make_url(session.connection_url())
+        return url.render_as_string(hide_password=True)
+    except Exception as e:  # noqa: BLE001 - only a log line
+        return "(unknown: %s)" % e
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Config, exceptions, the WSGI toolkit and small utilities."""

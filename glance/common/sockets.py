@@ -1,0 +1,145 @@
+"""Listening sockets and TLS for glance-api.
+
+``get_socket`` binds ``bind_host``:``bind_port`` (IPv4 or IPv6) with the
+backlog and keepalive options; ``ssl_wrap_socket`` turns it into HTTPS
+when ``cert_file``/``key_file`` (and ``ca_file`` for client certificates)
+are set.
+"""
+import errno
+import os
+import socket
+import time
+
+import eventlet.patcher
+from eventlet.green import socket as green_socket
+from eventlet.green import ssl as green_ssl
+from oslo_config import cfg
+
+from glance.i18n import _
+
+CONF = cfg.CONF
+_time = eventlet.patcher.original("time")
+_BIND_RETRY_SECONDS = 5
+
+bind_opts = [
+    cfg.HostAddressOpt("bind_host", default="0.0.0.0",
+                       help=_("Address to listen on (IPv4 or IPv6).")),
+    cfg.PortOpt("bind_port", sample_default=9292,
+                help=_("Port to listen on; default 9292 for glance-api. "
+                       "0 picks a free port.")),
+]
+
+socket_opts = [
+    cfg.IntOpt("backlog", default=4096, min=1,
+               help=_("Number of connections the kernel queues before "
+                      "a worker accepts them.")),
+    cfg.IntOpt("tcp_keepidle", default=600, min=1,
+               help=_("Seconds a connection idles before TCP keepalive "
+                      "probes start (where the platform supports it).")),
+    cfg.StrOpt("ca_file",
+               help=_("CA certificates file: clients must then present a "
+                      "certificate signed by one of them.")),
+    cfg.StrOpt("cert_file",
+               help=_("Certificate file of the server: HTTPS when set, "
+                      "together with key_file.")),
+    cfg.StrOpt("key_file",
+               help=_("Private key file of the server certificate.")),
+]
+
+CONF.register_opts(bind_opts)
+CONF.register_opts(socket_opts)
+
+
+def list_opts():
+    """The options of this module, for glance.opts."""
+    return [(None, bind_opts + socket_opts)]
+
+
+def get_bind_addr(default_port=None):
+    """(host, port) to listen on: bind_host and bind_port or default_port."""
+    port = CONF.bind_port if CONF.bind_port is not None else default_port
+    return CONF.bind_host, port
+
+
+def get_socket(default_port):
+    """A listening TCP socket on :func:`get_bind_addr` (IPv4 or IPv6).
+
+    SO_REUSEADDR is on; SO_REUSEPORT is not, so a second server on the same
+    port fails instead of silently sharing it. An address still in use is
+    retried for a few seconds (a previous server shutting down).
+    """
+    host, port = get_bind_addr(default_port)
+    try:
+        family, _t, _p, _c, addr = socket.getaddrinfo(
+            host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0,
+            socket.AI_PASSIVE)[0]
+    except socket.gaierror as e:
+        raise RuntimeError(_("Cannot resolve bind_host %(host)s: %(err)s")
+                           % {"host": host, "err": e}) from e
+    deadline = time.monotonic() + _BIND_RETRY_SECONDS
+    while True:
+        sock = green_socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(addr)
+            break
+        except OSError as e:
+            sock.close()
+            if e.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                raise RuntimeError(
+                    _("Could not bind to %(host)s:%(port)s: %(err)s")
+                    % {"host": host, "port": port, "err": e}) from e
+            _time.sleep(0.1)
+    tune_socket(sock)
+    return sock
+
+
+def tune_socket(sock):
+    """Apply backlog and TCP keepalive settings to a listening socket."""
+    sock.listen(CONF.backlog)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if hasattr(socket, "TCP_KEEPIDLE"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE,
+                        CONF.tcp_keepidle)
+
+
+def format_addr(sockaddr):
+    """'host:port', with brackets around an IPv6 host."""
+    host, port = sockaddr[:2]
+    return "[%s]:%s" % (host, port) if ":" in host else "%s:%s" % (host,
+                                                                    port)
+
+
+def is_ssl_enabled():
+    """Whether HTTPS is configured; RuntimeError when half configured."""
+    cert, key = CONF.cert_file, CONF.key_file
+    if cert and not os.path.exists(cert):
+        raise RuntimeError(_("Unable to find cert_file %s") % cert)
+    if key and not os.path.exists(key):
+        raise RuntimeError(_("Unable to find key_file %s") % key)
+    if CONF.ca_file and not os.path.exists(CONF.ca_file):
+        raise RuntimeError(_("Unable to find ca_file %s") % CONF.ca_file)
+    if bool(cert) != bool(key) or (CONF.ca_file and not cert):
+        raise RuntimeError(_("HTTPS needs both cert_file and key_file "
+                             "(ca_file only adds client certificates)."))
+    return bool(cert)
+
+
+def make_ssl_context():
+    """The server's TLS context from cert_file, key_file and ca_file."""
+    ctx = green_ssl.SSLContext(green_ssl.PROTOCOL_TLS_SERVER)
+    try:
+        ctx.load_cert_chain(CONF.cert_file, CONF.key_file)
+        if CONF.ca_file:
+            ctx.load_verify_locations(cafile=CONF.ca_file)
+            ctx.verify_mode = green_ssl.CERT_REQUIRED
+    except (OSError, ValueError) as e:
+        raise RuntimeError(_("Cannot use the TLS certificate or key: %s")
+                           % e) from e
+    return ctx
+
+
+def ssl_wrap_socket(sock, context=None):
+    """``sock`` as a server-side TLS socket (the handshake happens here)."""
+    context = context or make_ssl_context()
+    return context.wrap_socket(sock, server_side=True)

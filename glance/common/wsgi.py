@@ -1,0 +1,453 @@
+"""The WSGI toolkit: requests, middleware, routing, (de)serialization.
+
+``Resource`` is the one place where exceptions become HTTP responses. The
+server side (``BaseServer``, ``PosixServer``, sockets) lives in
+``glance.common.server`` and is re-exported here under the names Glance
+operators and tools know.
+"""
+import datetime
+import errno
+import json
+import uuid
+
+import routes
+import routes.middleware
+import webob.dec
+import webob.exc
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from glance.common import exception
+from glance.i18n import _
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+REQUEST_ID_ENV = "openstack.request_id"
+REQUEST_ID_HEADER = "x-openstack-request-id"
+
+
+def request_id_for(environ):
+    """The request id of this request, made once and kept in the environ."""
+    rid = environ.get(REQUEST_ID_ENV)
+    if not rid:
+        rid = "req-" + str(uuid.uuid4())
+        environ[REQUEST_ID_ENV] = rid
+    return rid
+
+
+class Request(webob.Request):
+    """A webob request with content negotiation and Range helpers."""
+
+    SUPPORTED_CONTENT_TYPES = ("application/json",
+                               "application/octet-stream")
+
+    def best_match_content_type(self):
+        """The response content type the client prefers (JSON default)."""
+        if not self.accept:
+            return "application/json"
+        offers = self.accept.acceptable_offers(self.SUPPORTED_CONTENT_TYPES)
+        return offers[0][0] if offers else "application/json"
+
+    def get_content_type(self, allowed_content_types):
+        """The request's Content-Type, if it is one of those allowed."""
+        if "Content-Type" not in self.headers:
+            raise exception.InvalidContentType(content_type=None)
+        content_type = self.content_type
+        if content_type not in allowed_content_types:
+            raise exception.InvalidContentType(content_type=content_type)
+        return content_type
+
+    def best_match_language(self):
+        """The best Accept-Language among the available translations."""
+        if not self.accept_language:
+            return None
+        import oslo_i18n
+        langs = oslo_i18n.get_available_languages("glance")
+        found = self.accept_language.lookup(langs, default="fake_LANG")
+        return None if found == "fake_LANG" else found
+
+    def get_range_from_request(self, image_size):
+        """The single byte range asked for, as a webob Range, or None.
+
+        Raises RequestedRangeNotSatisfiable when it cannot be served.
+        """
+        if "Range" not in self.headers:
+            return None
+        if "," in self.headers["Range"]:
+            # webob would silently keep only the first range
+            raise exception.BadRequest(_(
+                "Requests for multiple ranges are not supported; make one "
+                "request per range instead."))
+        req_range = self.range
+        if req_range is None:
+            # webob could not parse it: Glance answers 416 here.
+            raise exception.RequestedRangeNotSatisfiable()
+        if req_range.range_for_length(image_size) is None:
+            raise exception.RequestedRangeNotSatisfiable()
+        return req_range
+
+    @property
+    def body_file(self):
+        # The raw input stream: never let webob buffer an image body.
+        if self.is_body_readable:
+            return self.environ["wsgi.input"]
+        return webob.Request.body_file.fget(self)
+
+    @body_file.setter
+    def body_file(self, value):
+        webob.Request.body_file.fset(self, value)
+
+    @property
+    def params(self):
+        """The query parameters (never the body: it may be image data)."""
+        try:
+            return self.GET
+        except UnicodeDecodeError as e:
+            raise webob.exc.HTTPBadRequest(
+                explanation=_("Query string is not valid UTF-8")) from e
+
+
+class Middleware:
+    """Base WSGI middleware: ``process_request`` then the app, then
+    ``process_response``.
+
+    ``process_request`` may return a response to short-circuit the app.
+    Every response leaving any middleware carries the request id.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    @classmethod
+    def factory(cls, global_conf, **local_conf):
+        def filter(app):
+            return cls(app)
+        return filter
+
+    def process_request(self, req):
+        return None
+
+    def process_response(self, response):
+        return response
+
+    @webob.dec.wsgify(RequestClass=Request)
+    def __call__(self, req):
+        rid = request_id_for(req.environ)
+        response = check_url_encoding(req) or self.process_request(req)
+        if response is None:
+            response = req.get_response(self.application)
+        response.request = req
+        response = self.process_response(response)
+        if REQUEST_ID_HEADER not in response.headers:
+            response.headers[REQUEST_ID_HEADER] = rid
+        return response
+
+
+def check_url_encoding(req):
+    """A 400 response when the URL path or query is not valid UTF-8."""
+    try:
+        req.path_info.encode("utf-8")
+        req.environ.get("QUERY_STRING", "").encode("latin-1").decode(
+            "utf-8")
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        return webob.exc.HTTPBadRequest(
+            explanation=_("The URL is not valid UTF-8."))
+    return None
+
+
+class Debug(Middleware):
+    """Logs the request environ and response headers (for debugging)."""
+
+    @webob.dec.wsgify(RequestClass=Request)
+    def __call__(self, req):
+        LOG.debug("Request environ: %s", sorted(req.environ.items()))
+        resp = req.get_response(self.application)
+        LOG.debug("Response headers: %s", list(resp.headers.items()))
+        return resp
+
+
+class APIMapper(routes.Mapper):
+    """A routes Mapper that copes with the empty URL."""
+
+    def routematch(self, url=None, environ=None):
+        if url == "":
+            result = self._match("", environ)
+            return result[0], result[1]
+        return routes.Mapper.routematch(self, url, environ)
+
+    def connect_methods(self, path, controller, actions):
+        """Route ``path`` by HTTP method, 405 with ``Allow`` for the rest.
+
+        ``actions`` maps methods to controller actions, e.g.
+        ``{"GET": "show", "DELETE": "delete"}``.
+        """
+        for method, action in actions.items():
+            self.connect(path, controller=controller, action=action,
+                         conditions={"method": [method]})
+        allowed = ", ".join(actions)
+        self.connect(path, controller=RejectMethodController.resource(),
+                     action="reject", allowed_methods=allowed)
+
+
+class RejectMethodController:
+    """Answers 405 Method Not Allowed with the ``Allow`` header."""
+
+    _resource = None
+
+    @classmethod
+    def resource(cls):
+        if cls._resource is None:
+            cls._resource = Resource(cls())
+        return cls._resource
+
+    def reject(self, req, allowed_methods, *args, **kwargs):
+        raise webob.exc.HTTPMethodNotAllowed(
+            headers=[("Allow", allowed_methods)])
+
+
+class Router:
+    """Dispatches a request to the controller its route names."""
+
+    def __init__(self, mapper):
+        mapper.redirect("", "/")
+        self.map = mapper
+        # No '_method' overrides: they would parse form bodies.
+        self._router = routes.middleware.RoutesMiddleware(
+            self._dispatch, self.map, use_method_override=False)
+
+    @classmethod
+    def factory(cls, global_conf, **local_conf):
+        return cls(APIMapper())
+
+    @webob.dec.wsgify(RequestClass=Request)
+    def __call__(self, req):
+        return check_url_encoding(req) or self._router
+
+    @staticmethod
+    @webob.dec.wsgify(RequestClass=Request)
+    def _dispatch(req):
+        match = req.environ["wsgiorg.routing_args"][1]
+        if not match:
+            return webob.exc.HTTPNotFound()
+        return match["controller"]
+
+
+class JSONRequestDeserializer:
+    """Turns a JSON request body into the action's ``body`` argument."""
+
+    valid_transfer_encoding = frozenset(["chunked", "compress", "deflate",
+                                         "gzip", "identity"])
+    httpverb_may_have_body = frozenset(["POST", "PUT", "PATCH"])
+
+    def is_valid_encoding(self, request):
+        value = request.headers.get("transfer-encoding", "").lower()
+        return value in self.valid_transfer_encoding
+
+    def is_valid_method(self, request):
+        return request.method.upper() in self.httpverb_may_have_body
+
+    def has_body(self, request):
+        """Whether the request carries a body to decode."""
+        if self.is_valid_encoding(request) and self.is_valid_method(request):
+            request.is_body_readable = True
+            return True
+        if request.content_length is not None and request.content_length > 0:
+            return True
+        return False
+
+    @staticmethod
+    def _sanitizer(obj):
+        return obj
+
+    def from_json(self, datastring):
+        try:
+            if isinstance(datastring, bytes):
+                datastring = datastring.decode("utf-8")
+            return json.loads(datastring, object_hook=self._sanitizer)
+        except RecursionError as e:
+            raise webob.exc.HTTPBadRequest(
+                explanation=_("JSON body is nested too deeply.")) from e
+        except (ValueError, UnicodeDecodeError) as e:
+            msg = _("Malformed JSON in request body: %s") % e
+            raise webob.exc.HTTPBadRequest(explanation=msg) from e
+
+    def default(self, request):
+        # Bodies of GET, DELETE, HEAD... carry no meaning: ignore them.
+        if self.is_valid_method(request) and self.has_body(request):
+            return {"body": self.from_json(read_body(request))}
+        return {}
+
+
+def read_body(request, limit=None):
+    """The request body, refusing more than ``max_request_body_size``."""
+    limit = limit or CONF.max_request_body_size
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise exception.RequestEntityTooLarge(limit=limit)
+    try:
+        data = request.body_file.read(limit + 1) if declared is None \
+            else request.body_file.read(declared)
+    except (ValueError, OSError) as e:  # bad or cut-off chunked body
+        raise webob.exc.HTTPBadRequest(
+            explanation=_("Malformed or incomplete request body: %s")
+            % e) from e
+    if len(data) > limit:
+        raise exception.RequestEntityTooLarge(limit=limit)
+    return data
+
+
+class JSONResponseSerializer:
+    """Writes an action's result as a JSON response body."""
+
+    def _sanitizer(self, obj):
+        if isinstance(obj, datetime.datetime):
+            return obj.replace(microsecond=0).isoformat()
+        if isinstance(obj, (set, frozenset)):
+            return sorted(obj)
+        if hasattr(obj, "to_dict"):
+            return obj.to_dict()
+        return str(obj)
+
+    def to_json(self, data):
+        return json.dumps(data, default=self._sanitizer)
+
+    def default(self, response, result):
+        response.content_type = "application/json"
+        body = self.to_json(result)
+        response.body = body.encode("utf-8")
+
+
+def _exception_response(exc):
+    """The webob HTTP error for one of our exceptions."""
+    cls = webob.exc.status_map.get(exc.code, webob.exc.HTTPInternalServerError)
+    headers = list((exc.headers or {}).items())
+    return cls(explanation=str(exc), headers=headers)
+
+
+def translate_exception(req, e):
+    """Translate a message to the request's best-match language."""
+    import oslo_i18n
+    locale = req.best_match_language()
+    if isinstance(e, webob.exc.HTTPError):
+        e.explanation = oslo_i18n.translate(e.explanation, locale)
+        e.detail = oslo_i18n.translate(e.detail, locale)
+        if getattr(e, "body_template", None):
+            e.body_template = oslo_i18n.translate(e.body_template, locale)
+    return e
+
+
+class Resource:
+    """deserializer -> controller action -> serializer, and the one place
+    where exceptions become HTTP responses.
+
+    A 5xx answer carries only the request id; the traceback goes to the log.
+    """
+
+    def __init__(self, controller, deserializer=None, serializer=None):
+        self.controller = controller
+        self.serializer = serializer or JSONResponseSerializer()
+        self.deserializer = deserializer or JSONRequestDeserializer()
+
+    @webob.dec.wsgify(RequestClass=Request)
+    def __call__(self, request):
+        try:
+            return self._handle(request)
+        except webob.exc.HTTPException as e:
+            return translate_exception(request, e)
+        except exception.GlanceException as e:
+            if e.code >= 500:
+                return self._internal_error(request, e)
+            return translate_exception(request, _exception_response(e))
+        except Exception as e:  # noqa: BLE001 - the last line of defence
+            return self._internal_error(request, e)
+
+    def _handle(self, request):
+        action_args = self.get_action_args(request.environ)
+        action = action_args.pop("action", None)
+        body_args = self.dispatch(self.deserializer, action, request)
+        action_args.update(body_args)
+        result = self.dispatch(self.controller, action, request,
+                               **action_args)
+        if isinstance(result, webob.Response):
+            return result
+        response = webob.Response(request=request)
+        self.dispatch(self.serializer, action, response, result)
+        return response
+
+    def _internal_error(self, request, e):
+        rid = request_id_for(request.environ)
+        if is_bad_request_body(e):
+            LOG.info("Bad request body in %s %s (%s): %s", request.method,
+                     request.path, rid, e)
+            return webob.exc.HTTPBadRequest(
+                explanation=_("Malformed or incomplete request body: %s")
+                % e)
+        if _is_disconnect(e):
+            LOG.info("Client went away during %s %s (%s)", request.method,
+                     request.path, rid)
+        else:
+            LOG.exception("Unhandled error in %s %s (%s)", request.method,
+                          request.path, rid)
+        code = getattr(e, "code", 500)
+        cls = webob.exc.status_map.get(code,
+                                       webob.exc.HTTPInternalServerError)
+        return cls(explanation=_("The server failed to handle the request "
+                                 "(request id %s).") % rid)
+
+    def dispatch(self, obj, action, *args, **kwargs):
+        """Call ``obj.action``, or ``obj.default`` when there is none."""
+        try:
+            method = getattr(obj, action)
+        except (AttributeError, TypeError):
+            method = obj.default
+        return method(*args, **kwargs)
+
+    def get_action_args(self, request_environment):
+        """The route's arguments, without ``controller`` and ``format``."""
+        try:
+            args = request_environment["wsgiorg.routing_args"][1].copy()
+        except (KeyError, IndexError):
+            return {}
+        args.pop("controller", None)
+        args.pop("format", None)
+        return args
+
+
+def is_bad_request_body(e):
+    """Whether ``e`` comes from reading a malformed or cut-off body.
+
+    eventlet raises ChunkReadError (a ValueError) for bad chunk framing
+    and a plain OSError for a chunked body that ends early; whatever part
+    of the code was reading, that is the client's fault: 400, not 500.
+    """
+    if type(e).__name__ == "ChunkReadError":
+        return True
+    return isinstance(e, OSError) and e.errno is None and \
+        "chunked" in str(e)
+
+
+def _is_disconnect(e):
+    return isinstance(e, OSError) and e.errno in (errno.EPIPE,
+                                                  errno.ECONNRESET)
+
+
+body_opts = [
+    cfg.IntOpt("max_request_body_size", default=114688, min=1,
+               help=_("Largest JSON request body accepted, in bytes; image "
+                      "data is not limited by it.")),
+]
+CONF.register_opts(body_opts)
+
+
+def list_opts():
+    """The options of this module, for glance.opts."""
+    return [(None, body_opts)]
+
+
+# The server side, under the names Glance's tools know (see the docstring).
+from glance.common.server import (  # noqa: E402,F401
+    AppLoader, BaseServer, PosixServer, Server, WORKER_BOOT_ERROR,
+    get_asynchronous_eventlet_pool, get_bind_addr, get_num_workers,
+    get_socket, initialize_glance_store, initialize_multi_store,
+    register_cli_opts, set_eventlet_hub, ssl_wrap_socket)

@@ -1,0 +1,312 @@
+"""Helpers shared by the query modules: row loading and dict building.
+
+Everything that leaves ``glance.db`` is a plain dict built here, never an ORM
+object, so callers cannot lazy-load or write through by accident.
+
+Image reads are SQLAlchemy Core statements built once at import time (the
+per-call cost is then the compiled-statement cache lookup, not building the
+statement): one statement reads an image with its properties, tags and
+locations; a page of images costs one statement for the rows and one for
+the children of all of them.
+"""
+import json
+
+import sqlalchemy as sa
+
+from glance.common import exception
+from glance.db import models
+
+IMAGE = models.Image.__table__
+PROPERTY = models.ImageProperty.__table__
+TAG = models.ImageTag.__table__
+LOCATION = models.ImageLocation.__table__
+
+IMAGE_COLUMNS = tuple(c.name for c in IMAGE.columns)
+
+VISIBILITIES = ("public", "private", "shared", "community")
+
+
+def live(model):
+    """The condition "this row is not soft-deleted" (a model or a table's
+    ``.c``)."""
+    return model.deleted == sa.false()
+
+
+def _children(image_id_clause):
+    """Live properties, tags and locations as one UNION ALL.
+
+    Columns: ``kind`` (0 property, 1 tag, 2 location), ``image_id``, the
+    row's ``id``, and per kind ``name``/``value`` (property), ``tag``,
+    ``value``/``meta``/``status`` (location: url, metadata, status). A
+    column holds one kind of value so no backend has to reconcile types
+    or collations; NULLs are typed so results are converted as usual.
+    """
+    def null(type_):
+        return sa.type_coerce(sa.null(), type_)
+
+    def branch(kind, table, name, value, tag, meta, status):
+        return sa.select(
+            sa.literal(kind, sa.Integer).label("kind"),
+            table.c.image_id.label("image_id"),
+            table.c.id.label("id"), name.label("name"),
+            value.label("value"), tag.label("tag"), meta.label("meta"),
+            status.label("status"),
+        ).where(image_id_clause(table.c.image_id), live(table.c))
+
+    text, json_text = sa.Text(), models.JSONText()
+    return sa.union_all(
+        branch(0, PROPERTY, PROPERTY.c.name, PROPERTY.c.value, null(text),
+               null(json_text), null(text)),
+        branch(1, TAG, null(text), null(text), TAG.c.value,
+               null(json_text), null(text)),
+        branch(2, LOCATION, null(text), LOCATION.c.value, null(text),
+               LOCATION.c.meta_data, LOCATION.c.status),
+    )
+
+
+def _image_statement(include_deleted):
+    """One image and its children: one row per child (at least one)."""
+    image_id = sa.bindparam("image_id")
+    children = _children(lambda column: column == image_id).subquery("c")
+    query = (sa.select(IMAGE, children.c.kind, children.c.id,
+                       children.c.name, children.c.value, children.c.tag,
+                       children.c.meta, children.c.status)
+             .select_from(IMAGE.outerjoin(
+                 children, children.c.image_id == IMAGE.c.id))
+             .where(IMAGE.c.id == image_id)
+             .order_by(children.c.kind, children.c.id))
+    if not include_deleted:
+        query = query.where(live(IMAGE.c))
+    return query
+
+
+_IMAGE_WITH_CHILDREN = {flag: _image_statement(flag)
+                        for flag in (False, True)}
+_CHILDREN_OF = (
+    _children(lambda column: column.in_(sa.bindparam("ids",
+                                                     expanding=True)))
+    .order_by(sa.column("kind"), sa.column("id")))
+_IMAGE_ROW = {
+    False: sa.select(IMAGE).where(IMAGE.c.id == sa.bindparam("image_id"),
+                                  live(IMAGE.c)),
+    True: sa.select(IMAGE).where(IMAGE.c.id == sa.bindparam("image_id")),
+}
+_IMAGE_ROW_FOR_UPDATE = _IMAGE_ROW[False].with_for_update()
+_LIVE_IMAGE_ID = sa.select(IMAGE.c.id).where(
+    IMAGE.c.id == sa.bindparam("image_id"), live(IMAGE.c))
+_NCOLS = len(IMAGE_COLUMNS)
+
+
+def image_row(session, image_id, include_deleted=False, lock=False):
+    """The ``images`` row of ``image_id`` (a Core row) or ImageNotFound.
+
+    ``session`` is a Core connection or an ORM session.
+    """
+    query = _IMAGE_ROW_FOR_UPDATE if lock else _IMAGE_ROW[include_deleted]
+    row = session.execute(query, {"image_id": image_id}).first()
+    if row is None:
+        raise exception.ImageNotFound(image_id=image_id)
+    return row
+
+
+def check_image(session, image_id):
+    """ImageNotFound unless ``image_id`` names a live image."""
+    if session.execute(_LIVE_IMAGE_ID,
+                       {"image_id": image_id}).first() is None:
+        raise exception.ImageNotFound(image_id=image_id)
+
+
+def touch_image(session, image_id, now=None):
+    """Set an image's ``updated_at`` to now."""
+    session.execute(sa.update(IMAGE)
+                    .where(IMAGE.c.id == image_id)
+                    .values(updated_at=now or models.utcnow()))
+
+
+def location_dict(row):
+    """The public shape of an ``image_locations`` row."""
+    return {"id": row.id, "url": row.value,
+            "metadata": row.meta_data or {}, "status": row.status}
+
+
+def _add_child(children, kind, child_id, name, value, tag, meta, status):
+    """File one row of :func:`_children` into ``(props, tags, locs)``."""
+    if kind == 0:
+        children[0][name] = value
+    elif kind == 1:
+        children[1].append(tag)
+    elif kind == 2:
+        if isinstance(meta, str):  # MySQL loses the column type in UNION
+            meta = json.loads(meta)
+        children[2].append({"id": child_id, "url": value,
+                            "metadata": meta or {}, "status": status})
+
+
+def load_children(session, image_ids):
+    """Properties, tags and locations of many images in one statement.
+
+    Returns ``{image_id: (properties, tags, locations)}`` with only the
+    live rows, tags and locations in insertion order.
+    """
+    children = {i: ({}, [], []) for i in image_ids}
+    if not children:
+        return children
+    rows = session.execute(_CHILDREN_OF, {"ids": list(children)}).all()
+    for kind, image_id, child_id, name, value, tag, meta, status in rows:
+        if kind == 0:  # most rows: inline rather than _add_child
+            children[image_id][0][name] = value
+        elif kind == 1:
+            children[image_id][1].append(tag)
+        else:
+            _add_child(children[image_id], kind, child_id, name, value,
+                       tag, meta, status)
+    return children
+
+
+def image_dict(row, children):
+    """The public dict of an image row plus its (props, tags, locations).
+
+    ``row`` holds the ``images`` columns first, in table order.
+    """
+    image = dict(zip(IMAGE_COLUMNS, row, strict=False))
+    props, tags, locations = children
+    image["properties"] = props
+    image["tags"] = tags
+    image["locations"] = locations
+    return image
+
+
+def image_dicts(session, rows):
+    """Dicts of many image rows, in their order, in two statements."""
+    children = load_children(session, [row[0] for row in rows])
+    return [image_dict(row, children[row[0]]) for row in rows]
+
+
+def load_image(session, image_id, include_deleted=False):
+    """The full dict of one image, in one statement, or ImageNotFound."""
+    rows = session.execute(_IMAGE_WITH_CHILDREN[include_deleted],
+                           {"image_id": image_id}).all()
+    if not rows:
+        raise exception.ImageNotFound(image_id=image_id)
+    children = ({}, [], [])
+    for row in rows:
+        if row[_NCOLS] is not None:
+            _add_child(children, *row[_NCOLS:])
+    return image_dict(rows[0], children)
+
+
+def normalize_tags(tags):
+    """Tags as a list of str without duplicates, first occurrence first."""
+    if isinstance(tags, (str, bytes, dict)) or tags is None:
+        raise exception.Invalid("tags must be a list of strings")
+    for tag in tags:
+        check_string("tag", tag, 255)
+    return list(dict.fromkeys(tags))
+
+
+def check_string(what, value, max_len=None):
+    """Invalid unless ``value`` is a str of at most ``max_len`` chars."""
+    if not isinstance(value, str):
+        raise exception.Invalid("%s must be a string, not %r"
+                                % (what, type(value).__name__))
+    if max_len is not None and len(value) > max_len:
+        raise exception.Invalid("%s is longer than %d characters"
+                                % (what, max_len))
+    return value
+
+
+def check_sort_dir(sort_dir):
+    """InvalidSortDir unless ``sort_dir`` is 'asc' or 'desc'."""
+    if sort_dir not in ("asc", "desc"):
+        raise exception.InvalidSortDir(
+            "Sort direction %r is not 'asc' or 'desc'" % (sort_dir,))
+    return sort_dir
+
+
+def sort_spec(sort_key, sort_dir, valid_keys, default_key, tie_breakers):
+    """Validated ``(keys, dirs)`` lists ending with the tie-breaker keys.
+
+    ``sort_key``/``sort_dir`` may be a str or a list; without a direction
+    every key sorts 'desc'; one direction applies to every key (and the
+    tie-breakers); otherwise there must be one direction per key.
+    """
+    keys = [sort_key] if isinstance(sort_key, str) else list(
+        sort_key or [default_key])
+    if sort_dir is None:
+        dirs = ["desc"] * len(keys)
+    else:
+        dirs = [sort_dir] if isinstance(sort_dir, str) else list(sort_dir)
+    for direction in dirs:
+        check_sort_dir(direction)
+    default_dir = dirs[0] if len(dirs) == 1 else "desc"
+    if len(dirs) == 1:
+        dirs = dirs * len(keys)
+    if len(dirs) != len(keys):
+        raise exception.InvalidSortDir(
+            "Give one sort direction, or one per sort key")
+    spec = {}
+    for key, direction in zip(keys, dirs, strict=True):
+        if key not in valid_keys:
+            raise exception.InvalidSortKey(
+                "Sort key %r is not one of: %s"
+                % (key, ", ".join(sorted(valid_keys))))
+        spec.setdefault(key, direction)
+    for key in tie_breakers:
+        spec.setdefault(key, default_dir)
+    return list(spec), list(spec.values())
+
+
+def order_by(model, keys, dirs, nullable):
+    """ORDER BY terms; NULL sorts below every value on every backend."""
+    terms = []
+    for key, direction in zip(keys, dirs, strict=True):
+        column = getattr(model, key)
+        if key in nullable:
+            present = sa.case((column.is_(None), 0), else_=1)
+            terms.append(present.asc() if direction == "asc"
+                         else present.desc())
+        terms.append(column.asc() if direction == "asc" else column.desc())
+    return terms
+
+
+def after_marker(model, marker_row, keys, dirs):
+    """The condition "sorts after ``marker_row``" (keyset pagination).
+
+    Lexicographic on ``keys``: equal on the first i-1 keys and beyond the
+    marker on key i, for some i; NULL is the smallest value, as in
+    :func:`order_by`.
+    """
+    alternatives = []
+    equal = []
+    for key, direction in zip(keys, dirs, strict=True):
+        column = getattr(model, key)
+        value = getattr(marker_row, key)
+        if value is not None:
+            # a bound literal: ``column > True`` is not valid SQLAlchemy
+            value = sa.literal(value, type_=column.type)
+        alternatives.append(sa.and_(*equal, _beyond(column, value,
+                                                    direction)))
+        equal.append(column.is_(None) if value is None else column == value)
+    return sa.or_(*alternatives)
+
+
+def _beyond(column, value, direction):
+    if direction == "asc":
+        return column.is_not(None) if value is None else column > value
+    if value is None:
+        return sa.false()
+    return sa.or_(column < value, column.is_(None))
+
+
+def check_limit(limit):
+    """``limit`` as an int >= 0 (or None), else InvalidParameterValue."""
+    if limit is None:
+        return None
+    try:
+        value = int(limit)
+    except (TypeError, ValueError):
+        value = -1
+    if value < 0:
+        raise exception.InvalidParameterValue(
+            value=limit, param="limit", extra_msg="must be an integer >= 0")
+    return value

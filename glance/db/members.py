@@ -1,0 +1,134 @@
+"""Image memberships: which projects an image is shared with.
+
+A membership is a row per (image, member project) with the member's answer
+('pending', 'accepted', 'rejected'). Deleting one is a soft delete, so the
+same project may be added again later.
+"""
+import sqlalchemy as sa
+
+from glance.common import exception
+from glance.db import common
+from glance.db import models
+from glance.db import session as db_session
+
+Member = models.ImageMember
+MEMBER = Member.__table__
+STATUSES = ("pending", "accepted", "rejected")
+_UPDATABLE = frozenset(("status", "can_share"))
+
+
+def _member_dict(row):
+    return {"id": row.id, "image_id": row.image_id, "member": row.member,
+            "status": row.status, "can_share": row.can_share,
+            "created_at": row.created_at, "updated_at": row.updated_at,
+            "deleted": row.deleted, "deleted_at": row.deleted_at}
+
+
+def _check_status(status):
+    if status not in STATUSES:
+        raise exception.InvalidParameterValue(
+            value=status, param="status",
+            extra_msg="must be one of %s" % ", ".join(STATUSES))
+
+
+def _not_found(member_id):
+    return exception.MemberNotFound(
+        "Image membership %s not found" % member_id, member_id=member_id)
+
+
+def _member_pk(member_id):
+    try:
+        return int(member_id)
+    except (TypeError, ValueError):
+        raise _not_found(member_id) from None
+
+
+def _member_row(session, member_id):
+    row = session.scalars(sa.select(Member).where(
+        Member.id == _member_pk(member_id), common.live(Member))).first()
+    if row is None:
+        raise _not_found(member_id)
+    return row
+
+
+def image_member_create(image_id, member, status="pending"):
+    """Share an image with project ``member``; the membership dict.
+
+    ImageNotFound if the image is not live, Duplicate if the project is
+    already a member.
+    """
+    common.check_string("member", member, 255)
+    _check_status(status)
+    now = models.utcnow()
+    with db_session.writer() as session:
+        common.check_image(session, image_id)
+        taken = session.execute(sa.select(Member.id).where(
+            Member.image_id == image_id, Member.member == member,
+            common.live(Member))).first()
+        if taken is not None:
+            raise exception.Duplicate(
+                "Project %s is already a member of image %s"
+                % (member, image_id))
+        result = session.execute(sa.insert(MEMBER).values(
+            image_id=image_id, member=member, status=status,
+            can_share=False, created_at=now, updated_at=now,
+            deleted=False))
+        member_id = result.inserted_primary_key[0]
+    return {"id": member_id, "image_id": image_id, "member": member,
+            "status": status, "can_share": False, "created_at": now,
+            "updated_at": now, "deleted": False, "deleted_at": None}
+
+
+def image_member_find(image_id=None, member=None, status=None):
+    """Live memberships of live images matching the given criteria."""
+    query = (sa.select(Member)
+             .join(models.Image, models.Image.id == Member.image_id)
+             .where(common.live(Member), common.live(models.Image))
+             .order_by(Member.created_at, Member.id))
+    if image_id is not None:
+        query = query.where(Member.image_id == image_id)
+    if member is not None:
+        query = query.where(Member.member == member)
+    if status is not None:
+        query = query.where(Member.status == status)
+    with db_session.reader() as session:
+        return [_member_dict(row) for row in session.scalars(query)]
+
+
+def image_member_update(member_id, values):
+    """Change a membership's ``status`` (or ``can_share``); its dict."""
+    changes = {}
+    for key, value in values.items():
+        if key not in _UPDATABLE:
+            raise exception.Invalid("Unknown membership attribute %r" % key)
+        changes[key] = value
+    if "status" in changes:
+        _check_status(changes["status"])
+    changes["updated_at"] = models.utcnow()
+    with db_session.writer() as session:
+        row = _member_row(session, member_id)
+        session.execute(sa.update(MEMBER).where(MEMBER.c.id == row.id)
+                        .values(**changes))
+        session.expire(row)
+        return _member_dict(_member_row(session, row.id))
+
+
+def image_member_delete(member_id):
+    """Soft-delete a membership (MemberNotFound if absent)."""
+    now = models.utcnow()
+    with db_session.writer() as session:
+        done = session.execute(
+            sa.update(MEMBER)
+            .where(MEMBER.c.id == _member_pk(member_id),
+                   MEMBER.c.deleted == sa.false())
+            .values(deleted=True, deleted_at=now, updated_at=now))
+        if done.rowcount != 1:
+            raise _not_found(member_id)
+
+
+def image_member_count(image_id):
+    """How many live memberships an image has."""
+    query = (sa.select(sa.func.count()).select_from(Member)
+             .where(Member.image_id == image_id, common.live(Member)))
+    with db_session.reader() as session:
+        return int(session.execute(query).scalar_one())

@@ -1,0 +1,197 @@
+"""SQLAlchemy models of the image metadata tables.
+
+The tables follow Glance's shape so an operator can read them the same way.
+Rows are never removed by the API: a delete sets ``deleted`` and
+``deleted_at`` ("soft delete"). Datetimes are naive and in UTC. The schema is
+created by the alembic migrations in ``glance/db/migrations``; a test checks
+that the two agree.
+"""
+import datetime
+import json
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy import orm
+
+# Microsecond precision everywhere: MySQL's plain DATETIME drops fractions,
+# which would reorder images created within one second.
+DateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql",
+                                      "mariadb")
+
+MYSQL_TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+
+
+def CaseSensitiveString(length):  # noqa: N802 - used like a type
+    """A VARCHAR that compares case-sensitively on MySQL too, as on the
+    other backends (MySQL's default collation would make the tags 'a' and
+    'A' one and the same)."""
+    return sa.String(length).with_variant(
+        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"),
+        "mysql", "mariadb")
+
+
+def utcnow():
+    """The current UTC time as a naive datetime."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+class JSONText(sa.types.TypeDecorator):
+    """A JSON document stored in a TEXT column."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+class Base(orm.DeclarativeBase):
+    """Declarative base of the metadata tables."""
+
+
+class SoftDeleteMixin:
+    """Timestamps and the soft-delete flag shared by most tables."""
+
+    created_at = sa.Column(DateTime, nullable=False, default=utcnow)
+    updated_at = sa.Column(DateTime, nullable=True, default=utcnow)
+    deleted_at = sa.Column(DateTime, nullable=True)
+    deleted = sa.Column(sa.Boolean, nullable=False, default=False)
+
+
+class Image(SoftDeleteMixin, Base):
+    """An image record: its base attributes."""
+
+    __tablename__ = "images"
+    __table_args__ = (
+        sa.Index("ix_images_owner", "owner"),
+        sa.Index("ix_images_visibility", "visibility"),
+        sa.Index("ix_images_status", "status"),
+        sa.Index("ix_images_created_at", "created_at"),
+        sa.Index("ix_images_os_hash_value", "os_hash_value"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    name = sa.Column(sa.String(255))
+    size = sa.Column(sa.BigInteger)
+    virtual_size = sa.Column(sa.BigInteger)
+    status = sa.Column(sa.String(30), nullable=False)
+    visibility = sa.Column(sa.String(20), nullable=False)
+    checksum = sa.Column(sa.String(32))
+    os_hash_algo = sa.Column(sa.String(64))
+    os_hash_value = sa.Column(sa.String(128))
+    min_disk = sa.Column(sa.Integer, nullable=False, default=0)
+    min_ram = sa.Column(sa.Integer, nullable=False, default=0)
+    owner = sa.Column(sa.String(255))
+    protected = sa.Column(sa.Boolean, nullable=False, default=False)
+    os_hidden = sa.Column(sa.Boolean, nullable=False, default=False)
+    disk_format = sa.Column(sa.String(20))
+    container_format = sa.Column(sa.String(20))
+
+
+class ImageProperty(SoftDeleteMixin, Base):
+    """A free-form property of an image; one row per (image, name)."""
+
+    __tablename__ = "image_properties"
+    __table_args__ = (
+        sa.Index("ix_image_properties_image_id_name", "image_id", "name",
+                 unique=True),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    image_id = sa.Column(sa.String(36), sa.ForeignKey("images.id"),
+                         nullable=False)
+    name = sa.Column(CaseSensitiveString(255), nullable=False)
+    value = sa.Column(sa.Text)
+
+
+class ImageTag(SoftDeleteMixin, Base):
+    """A tag of an image; tags keep their insertion order (by id)."""
+
+    __tablename__ = "image_tags"
+    __table_args__ = (
+        sa.Index("ix_image_tags_image_id_value", "image_id", "value"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    image_id = sa.Column(sa.String(36), sa.ForeignKey("images.id"),
+                         nullable=False)
+    value = sa.Column(CaseSensitiveString(255), nullable=False)
+
+
+class ImageLocation(SoftDeleteMixin, Base):
+    """Where a copy of an image's data lives in a store."""
+
+    __tablename__ = "image_locations"
+    __table_args__ = (
+        sa.Index("ix_image_locations_image_id", "image_id"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    image_id = sa.Column(sa.String(36), sa.ForeignKey("images.id"),
+                         nullable=False)
+    value = sa.Column(sa.Text, nullable=False)
+    meta_data = sa.Column(JSONText)
+    status = sa.Column(sa.String(30), nullable=False,
+                       server_default="active")
+
+
+class ImageMember(SoftDeleteMixin, Base):
+    """A project an image is shared with, and its answer."""
+
+    __tablename__ = "image_members"
+    __table_args__ = (
+        sa.Index("ix_image_members_image_id_member_deleted_at",
+                 "image_id", "member", "deleted_at", unique=True),
+        sa.Index("ix_image_members_member", "member"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    image_id = sa.Column(sa.String(36), sa.ForeignKey("images.id"),
+                         nullable=False)
+    member = sa.Column(sa.String(255), nullable=False)
+    can_share = sa.Column(sa.Boolean, nullable=False, default=False)
+    status = sa.Column(sa.String(20), nullable=False,
+                       server_default="pending")
+
+
+class Task(SoftDeleteMixin, Base):
+    """An asynchronous task (e.g. an import) and its state."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        sa.Index("ix_tasks_owner", "owner"),
+        sa.Index("ix_tasks_status", "status"),
+        sa.Index("ix_tasks_image_id", "image_id"),
+        sa.Index("ix_tasks_expires_at", "expires_at"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    type = sa.Column(sa.String(30), nullable=False)
+    status = sa.Column(sa.String(30), nullable=False)
+    owner = sa.Column(sa.String(255))
+    expires_at = sa.Column(DateTime)
+    image_id = sa.Column(sa.String(36))
+    request_id = sa.Column(sa.String(64))
+    user_id = sa.Column(sa.String(64))
+
+
+class TaskInfo(Base):
+    """The bulky part of a task: its input, result and message."""
+
+    __tablename__ = "task_info"
+    __table_args__ = (MYSQL_TABLE_ARGS,)
+
+    task_id = sa.Column(sa.String(36), sa.ForeignKey("tasks.id"),
+                        primary_key=True)
+    input = sa.Column(JSONText)
+    result = sa.Column(JSONText)
+    message = sa.Column(sa.Text)

@@ -1,0 +1,309 @@
+"""The image cache: an LRU of image files on the local disk of a node.
+
+:class:`ImageCache` is the one facade every user goes through (the caching
+middleware, the cache API, the prefetcher, pruner and cleaner); it holds a
+driver (:mod:`glance.image_cache.drivers`) that keeps the files and their
+index. Data enters the cache only through :meth:`ImageCache.cache_tee_iter`
+(a download passing by) or :meth:`ImageCache.cache_image_iter` (the
+prefetcher), both of which verify the image's checksum before the file is
+renamed into place.
+"""
+import contextlib
+import hashlib
+import os
+import time
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from glance.common import config
+from glance.i18n import _
+from glance.image_cache import drivers
+from glance.image_cache.drivers import base as driver_base
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+CHUNK_SIZE = 64 * 1024
+
+image_cache_opts = [
+    cfg.StrOpt("image_cache_dir",
+               sample_default="<state_path>/image-cache",
+               help=_("Base directory of the image cache; defaults to "
+                      "'image-cache' under state_path.")),
+    cfg.StrOpt("image_cache_driver", default="sqlite",
+               help=_("Driver keeping the index of the image cache. Only "
+                      "'sqlite' is available; other names fall back to "
+                      "it.")),
+    cfg.IntOpt("image_cache_max_size", default=10 * 1024 ** 3, min=0,
+               help=_("Size in bytes the pruner brings the image cache "
+                      "down to (least recently used images go first).")),
+    cfg.IntOpt("image_cache_stall_time", default=86400, min=0,
+               help=_("Seconds after which the cleaner removes an "
+                      "incomplete cache file nobody wrote to.")),
+    cfg.StrOpt("image_cache_sqlite_db", default="cache.db",
+               help=_("File name of the SQLite index, inside "
+                      "image_cache_dir.")),
+    cfg.IntOpt("cache_prefetcher_interval", default=300, min=1,
+               help=_("Seconds between two runs of glance-api's "
+                      "periodic prefetcher of queued images.")),
+]
+
+CONF.register_opts(image_cache_opts)
+
+
+def list_opts():
+    """The options of the image cache, for glance.opts."""
+    return [(None, image_cache_opts)]
+
+
+def cache_dir():
+    """The configured cache directory (not created here)."""
+    return CONF.image_cache_dir or config.state_path("image-cache")
+
+
+class ImageCache:
+    """The node's image cache; see the module docstring."""
+
+    def __init__(self):
+        self.driver_class = None
+        self.driver = None
+        self.init_driver()
+
+    # --- the driver ---
+
+    def init_driver(self):
+        """Load the configured driver (SQLite if it cannot be loaded)."""
+        name = CONF.image_cache_driver
+        try:
+            self.driver_class = drivers.driver_class(name)
+        except ImportError:
+            LOG.warning("Image cache driver %r is not available; using "
+                        "the SQLite driver", name)
+            self.driver_class = drivers.driver_class(drivers.DEFAULT)
+        self.configure_driver()
+
+    def configure_driver(self):
+        """Configure the driver, falling back to SQLite if that fails."""
+        try:
+            self.driver = self._make_driver(self.driver_class)
+        except Exception:
+            fallback = drivers.driver_class(drivers.DEFAULT)
+            if self.driver_class is fallback:
+                raise
+            LOG.exception("Image cache driver %s failed to configure; "
+                          "falling back to the SQLite driver",
+                          self.driver_class.__module__)
+            self.driver_class = fallback
+            self.driver = self._make_driver(fallback)
+
+    @staticmethod
+    def _make_driver(cls):
+        driver = cls(cache_dir(), CONF.image_cache_max_size,
+                     **_driver_kwargs(cls))
+        driver.configure()
+        return driver
+
+    # --- queries ---
+
+    def is_cached(self, image_id):
+        return self.driver.is_cached(image_id)
+
+    def is_queued(self, image_id):
+        return self.driver.is_queued(image_id)
+
+    def get_cache_size(self):
+        return self.driver.get_cache_size()
+
+    def get_hit_count(self, image_id):
+        return self.driver.get_hit_count(image_id)
+
+    def get_cached_images(self):
+        return self.driver.get_cached_images()
+
+    def get_queued_images(self):
+        """Queued image ids, first queued first."""
+        return self.driver.get_queued_images()
+
+    def get_image_size(self, image_id):
+        return self.driver.get_image_size(image_id)
+
+    # --- changes ---
+
+    def queue_image(self, image_id):
+        """Queue for the prefetcher; False if queued or cached already."""
+        return self.driver.queue_image(image_id)
+
+    def delete_cached_image(self, image_id):
+        return self.driver.delete_cached_image(image_id)
+
+    def delete_all_cached_images(self):
+        """Empty the cache; the number of images removed."""
+        return self.driver.delete_all_cached_images()
+
+    def delete_queued_image(self, image_id):
+        return self.driver.delete_queued_image(image_id)
+
+    def delete_all_queued_images(self):
+        return self.driver.delete_all_queued_images()
+
+    # --- maintenance ---
+
+    def prune(self):
+        """Evict least recently used images until the cache holds at most
+        ``image_cache_max_size`` bytes; ``(files removed, bytes removed)``.
+        """
+        max_size = CONF.image_cache_max_size
+        size = self.get_cache_size()
+        if size <= max_size:
+            LOG.debug("Image cache holds %(size)d bytes, limit %(max)d: "
+                      "nothing to prune", {"size": size, "max": max_size})
+            return 0, 0
+        victims = []
+        nbytes = 0
+        for entry in self.driver.get_least_recently_accessed():
+            if size - nbytes <= max_size:
+                break
+            victims.append(entry["image_id"])
+            nbytes += entry["size"]
+        # one index transaction for all of them: pruning 10,000 entries
+        # one commit at a time took seconds
+        files = self.driver.delete_cached_images(victims)
+        LOG.info("Pruned %(files)d image(s), %(bytes)d bytes, from the "
+                 "image cache", {"files": files, "bytes": nbytes})
+        return files, nbytes
+
+    def clean(self, stall_time=None):
+        """Remove invalid files and incomplete files untouched for
+        ``stall_time`` seconds (``image_cache_stall_time``);
+        ``(files removed, bytes removed)``."""
+        if stall_time is None:
+            stall_time = CONF.image_cache_stall_time
+        invalid = self.driver.delete_invalid_files()
+        stalled = self.driver.delete_stalled_files(time.time() - stall_time)
+        return invalid[0] + stalled[0], invalid[1] + stalled[1]
+
+    # --- reading ---
+
+    @contextlib.contextmanager
+    def open_for_read(self, image_id):
+        """The cached file, open; the hit counts once the block ends
+        without an error."""
+        with self.driver.open_for_read(image_id) as f:
+            yield f
+        self.driver.record_hit(image_id)
+
+    def read_iter(self, image_id, offset=0, length=None,
+                  chunk_size=CHUNK_SIZE):
+        """``(chunks, size)``: the cached data from ``offset``; the hit
+        counts when the last chunk was read from disk. FileNotFoundError if the
+        image is not cached (the file is open when this returns, so a
+        later eviction does not cut the read short)."""
+        f = self.driver.open_for_read(image_id)
+        size = os.fstat(f.fileno()).st_size
+        if length is None:
+            length = max(size - offset, 0)
+        return self._file_chunks(image_id, f, offset, length,
+                                 chunk_size), length
+
+    def _file_chunks(self, image_id, f, offset, length, chunk_size):
+        with f:
+            if offset:
+                f.seek(offset)
+            remaining = length
+            while remaining > 0:
+                chunk = f.read(min(chunk_size, remaining))
+                if not chunk:
+                    raise OSError(_("Cached image %s is shorter than "
+                                    "expected") % image_id)
+                remaining -= len(chunk)
+                if remaining <= 0:
+                    # count before the last chunk goes out: a client that
+                    # has every byte may ask for the stats at once
+                    self.driver.record_hit(image_id)
+                yield chunk
+        if length <= 0:
+            self.driver.record_hit(image_id)
+
+    # --- writing ---
+
+    def get_caching_iter(self, image_id, image_checksum, image_iter):
+        """``image_iter``, teeing into the cache unless the image is cached
+        or being cached already."""
+        if not self.driver.is_cacheable(image_id):
+            return image_iter
+        return self.cache_tee_iter(image_id, image_iter, image_checksum)
+
+    def cache_tee_iter(self, image_id, image_iter, image_checksum,
+                       image_size=None):
+        """Yield the chunks of ``image_iter`` and write the same chunks
+        into the cache; the file goes into place when the whole image went
+        by and its checksum matched. A client that goes away, or a source
+        that fails, leaves nothing in the cache."""
+        try:
+            writer = self.driver.open_for_write(image_id)
+        except (driver_base.CacheBusy, OSError) as e:
+            LOG.debug("Not caching image %(id)s: %(e)r", {"id": image_id,
+                                                          "e": e})
+            yield from image_iter
+            return
+        md5 = hashlib.md5(usedforsecurity=False)
+        try:
+            for chunk in image_iter:
+                writer.write(chunk)
+                md5.update(chunk)
+                yield chunk
+        except BaseException:
+            writer.abort()
+            raise
+        finally:
+            close = getattr(image_iter, "close", None)
+            if close is not None:
+                close()
+        self._commit(writer, md5.hexdigest(), image_checksum, image_size)
+
+    def _commit(self, writer, actual, expected, expected_size=None):
+        ok = not expected or actual == expected
+        if expected_size is not None and writer.size != expected_size:
+            ok = False
+        if not ok:
+            LOG.error("Image %(id)s: checksum %(actual)s (%(size)d bytes) "
+                      "does not match the expected %(expected)s; not "
+                      "cached", {"id": writer.image_id, "actual": actual,
+                                 "size": writer.size, "expected": expected})
+        return writer.commit(checksum_ok=ok, checksum=actual)
+
+    def cache_image_iter(self, image_id, image_iter, image_checksum=None,
+                         image_size=None):
+        """Write all of ``image_iter`` into the cache; whether the image
+        is now cached (by this call or another writer)."""
+        try:
+            writer = self.driver.open_for_write(image_id)
+        except driver_base.CacheBusy:
+            return self.is_cached(image_id)
+        md5 = hashlib.md5(usedforsecurity=False)
+        try:
+            for chunk in image_iter:
+                writer.write(chunk)
+                md5.update(chunk)
+        except BaseException:
+            writer.abort()
+            raise
+        finally:
+            close = getattr(image_iter, "close", None)
+            if close is not None:
+                close()
+        return self._commit(writer, md5.hexdigest(), image_checksum,
+                            image_size)
+
+    def cache_image_file(self, image_id, image_file, image_checksum=None):
+        """Copy an open binary file into the cache."""
+        chunks = iter(lambda: image_file.read(CHUNK_SIZE), b"")
+        return self.cache_image_iter(image_id, chunks, image_checksum)
+
+
+def _driver_kwargs(cls):
+    from glance.image_cache.drivers import sqlite
+    if issubclass(cls, sqlite.Driver):
+        return {"db_name": CONF.image_cache_sqlite_db}
+    return {}

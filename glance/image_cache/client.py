@@ -1,0 +1,154 @@
+"""``CacheClient``: the HTTP client of glance-api's cache management API.
+
+It speaks the legacy routes the cache management middleware keeps for it
+(``<doc_root>/cached_images``, ``<doc_root>/queued_images``). Errors are
+:class:`CacheClientError` subclasses whose message is one readable line.
+"""
+import os
+
+import requests
+
+DEFAULT_PORT = 9292
+# Glance's CacheClient used /v1; the version negotiation in front of the
+# cache middleware only lets /v2 through here, where the same routes live.
+DEFAULT_DOC_ROOT = "/v2"
+
+
+class CacheClientError(Exception):
+    """A request to the cache API failed."""
+
+
+class CommunicationError(CacheClientError):
+    """The server could not be reached."""
+
+
+class Forbidden(CacheClientError):
+    """The server refused (401/403)."""
+
+
+class NotFound(CacheClientError):
+    """No such image (404)."""
+
+
+class CacheClient:
+    """Talks to one glance-api node's cache API."""
+
+    def __init__(self, host, port=None, timeout=None, use_ssl=False,
+                 auth_token=None, creds=None, doc_root=None, auth_url=None,
+                 configure_via_auth=True, insecure=False, ca_file=None):
+        self.host = host
+        self.port = port or DEFAULT_PORT
+        self.timeout = timeout
+        self.use_ssl = use_ssl
+        self.auth_token = auth_token
+        self.creds = creds or {}
+        self.doc_root = (doc_root or DEFAULT_DOC_ROOT).rstrip("/")
+        self.auth_url = auth_url
+        self.verify = False if insecure else (ca_file or True)
+        self.session = requests.Session()
+
+    @property
+    def base_url(self):
+        host = "[%s]" % self.host if ":" in self.host else self.host
+        return "%s://%s:%d%s" % ("https" if self.use_ssl else "http", host,
+                                 self.port, self.doc_root)
+
+    # --- the API ---
+
+    def get_cached_images(self, **kwargs):
+        """Dicts of the cached images."""
+        return self._json("GET", "/cached_images")["cached_images"]
+
+    def get_queued_images(self, **kwargs):
+        """Ids of the queued images."""
+        return self._json("GET", "/queued_images")["queued_images"]
+
+    def queue_image_for_caching(self, image_id):
+        self._request("PUT", "/queued_images/%s" % image_id)
+        return True
+
+    def delete_cached_image(self, image_id):
+        self._request("DELETE", "/cached_images/%s" % image_id)
+        return True
+
+    def delete_all_cached_images(self):
+        """The number of images removed."""
+        return self._json("DELETE", "/cached_images")["num_deleted"]
+
+    def delete_queued_image(self, image_id):
+        self._request("DELETE", "/queued_images/%s" % image_id)
+        return True
+
+    def delete_all_queued_images(self):
+        return self._json("DELETE", "/queued_images")["num_deleted"]
+
+    # --- HTTP ---
+
+    def _json(self, method, path):
+        resp = self._request(method, path)
+        try:
+            return resp.json()
+        except ValueError as e:
+            raise CacheClientError("%s %s: the answer is not JSON"
+                                   % (method, self.base_url + path)) from e
+
+    def _request(self, method, path):
+        headers = {"Accept": "application/json"}
+        if self.auth_token:
+            headers["X-Auth-Token"] = self.auth_token
+        url = self.base_url + path
+        try:
+            resp = self.session.request(method, url, headers=headers,
+                                        timeout=self.timeout,
+                                        verify=self.verify)
+        except requests.RequestException as e:
+            raise CommunicationError("cannot reach %s: %s"
+                                     % (self.base_url, _reason(e))) from e
+        if resp.status_code < 400:
+            return resp
+        detail = "%d %s" % (resp.status_code, _summary(resp))
+        if resp.status_code in (401, 403):
+            raise Forbidden("the server refused %s %s: %s"
+                            % (method, path, detail))
+        if resp.status_code == 404:
+            raise NotFound("not found: %s %s: %s" % (method, path, detail))
+        raise CacheClientError("%s %s failed: %s" % (method, path, detail))
+
+
+def _reason(error):
+    text = str(error)
+    for marker in ("Connection refused", "timed out", "Name or service "
+                   "not known", "CERTIFICATE_VERIFY_FAILED"):
+        if marker in text:
+            return marker
+    return text.splitlines()[0][:200] if text else type(error).__name__
+
+
+def _summary(resp):
+    lines = [line.strip() for line in resp.text.splitlines()
+             if line.strip() and not line.strip().startswith("<")]
+    return " ".join(lines)[:300] or resp.reason
+
+
+def get_client(host, port=None, timeout=None, use_ssl=False, username=None,
+               password=None, tenant=None, auth_url=None, auth_strategy=None,
+               auth_token=None, region=None, is_silent_upload=False,
+               insecure=False):
+    """A CacheClient; credentials not given come from the ``OS_*``
+    environment variables (``OS_AUTH_TOKEN``, ``OS_USERNAME``...)."""
+    env = os.environ
+    creds = {
+        "username": username or env.get("OS_AUTH_USER",
+                                        env.get("OS_USERNAME")),
+        "password": password or env.get("OS_AUTH_KEY",
+                                        env.get("OS_PASSWORD")),
+        "tenant": tenant or env.get("OS_AUTH_TENANT",
+                                    env.get("OS_TENANT_NAME")),
+        "auth_url": auth_url or env.get("OS_AUTH_URL"),
+        "strategy": auth_strategy or env.get("OS_AUTH_STRATEGY", "noauth"),
+        "region": region or env.get("OS_REGION_NAME"),
+    }
+    token = auth_token or env.get("OS_AUTH_TOKEN") or env.get("OS_TOKEN")
+    return CacheClient(host, port=port, timeout=timeout, use_ssl=use_ssl,
+                       auth_token=token, creds=creds,
+                       auth_url=creds["auth_url"], insecure=insecure)

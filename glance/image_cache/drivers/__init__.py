@@ -1,0 +1,15 @@
+"""Index drivers of the image cache, by ``image_cache_driver`` name.
+
+Only ``sqlite`` is built in; any other name falls back to it (with a
+warning), as Glance falls back when a driver cannot be loaded.
+"""
+from oslo_utils import importutils
+
+DEFAULT = "sqlite"
+
+
+def driver_class(name):
+    """The driver class called ``name``; ImportError if there is none."""
+    if not name or "." in name or "/" in name:
+        raise ImportError("No image cache driver %r" % (name,))
+    return importutils.import_class("%s.%s.Driver" % (__name__, name))

@@ -1,0 +1,59 @@
+"""Every option of the service, for ``oslo-config-generator``.
+
+Each module registers its own options; this list only gathers them so a
+sample configuration can be written (``tox -e genconfig``).
+"""
+import importlib
+
+# (module, attribute holding a list of options or a list_opts function)
+_SOURCES = {
+    "glance.api": [
+        ("glance.common.config", "common_opts", None),
+        ("glance.common.config", "paste_deploy_opts", "paste_deploy"),
+        ("glance.common.config", "image_format_opts", "image_format"),
+        ("glance.common.wsgi", "list_opts", None),
+        ("glance.common.server", "list_opts", None),
+        ("glance.common.sockets", "list_opts", None),
+        ("glance.db.session", "list_opts", None),
+        ("glance.common.utils", "list_opts", None),
+        ("glance.store", "list_opts", None),
+        ("glance.services.image_data", "list_opts", None),
+        ("glance.services.image_locations", "list_opts", None),
+        ("glance.services.tasks", "list_opts", None),
+        ("glance.async_.flows.web_download", "list_opts", None),
+        ("glance.async_.flows.plugins", "list_opts", None),
+        ("glance.async_.flows.plugins.image_conversion", "list_opts", None),
+        ("glance.async_.flows.plugins.inject_image_metadata", "list_opts",
+         None),
+    ],
+    "glance.manage": [
+        ("glance.db.session", "list_opts", None),
+    ],
+    "glance.cache": [
+        ("glance.common.config", "common_opts", None),
+        ("glance.image_cache", "list_opts", None),
+    ],
+}
+
+
+def _gather(namespace):
+    groups = {}
+    for module_name, attr, group in _SOURCES[namespace]:
+        source = getattr(importlib.import_module(module_name), attr)
+        pairs = source() if callable(source) else [(group, source)]
+        for group_name, opts in pairs:
+            bucket = groups.setdefault(group_name, [])
+            bucket.extend(o for o in opts if o not in bucket)
+    return sorted(groups.items(), key=lambda kv: kv[0] or "")
+
+
+def list_api_opts():
+    return _gather("glance.api")
+
+
+def list_manage_opts():
+    return _gather("glance.manage")
+
+
+def list_cache_opts():
+    return _gather("glance.cache")

@@ -1,0 +1,1 @@
+"""What the API does: one module per resource, called by the controllers."""

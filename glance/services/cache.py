@@ -1,0 +1,203 @@
+"""What the image cache API and the caching middleware do.
+
+Each function reads top to bottom: find the image the caller may see,
+authorize, act on the node's :class:`~glance.image_cache.ImageCache`.
+The cache management calls are admin-only by default (``cache_list``,
+``cache_image``, ``cache_delete``, ``manage_image_cache``).
+"""
+import threading
+import time
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from glance.api import policy
+from glance import image_cache
+from glance.common import exception
+from glance.i18n import _
+from glance.services import images
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+CLEAR_TARGETS = ("cache", "queue", "both")
+
+_CACHE = None
+_CACHE_LOCK = threading.Lock()
+
+
+def get_cache():
+    """The process's ImageCache, made on first use."""
+    global _CACHE
+    if _CACHE is None:
+        with _CACHE_LOCK:
+            if _CACHE is None:
+                _CACHE = image_cache.ImageCache()
+    return _CACHE
+
+
+def reset():
+    """Forget the process's ImageCache (tests; after a config change)."""
+    global _CACHE
+    _CACHE = None
+
+
+# --- downloads through the cache ---
+
+def cached_image_for_download(context, image_id):
+    """The image record if ``context`` may download it from the cache,
+    None if the request must go on to the API (not cached, deactivated:
+    the API answers those as it answers any download). ImageNotFound
+    (404) or Forbidden (403) as an uncached download would answer."""
+    cache = get_cache()
+    if not cache.is_cached(image_id):
+        return None
+    image = images.find_image(context, image_id)
+    if image["status"] != "active":
+        return None  # never served from the cache
+    policy.enforce_image_action(context, "download_image", image)
+    size = cache.get_image_size(image_id)
+    if image["size"] is not None and size != image["size"]:
+        LOG.error("Cached image %(id)s has %(got)s bytes, not %(want)s; "
+                  "dropping it from the cache",
+                  {"id": image_id, "got": size, "want": image["size"]})
+        cache.delete_cached_image(image_id)
+        return None
+    return image
+
+
+# --- the cache management API ---
+
+def list_cache(context):
+    policy.enforce(context, "cache_list")
+    cache = get_cache()
+    return {"cached_images": [_entry(e) for e in cache.get_cached_images()],
+            "queued_images": cache.get_queued_images()}
+
+
+def _entry(row):
+    return {"image_id": row["image_id"], "hits": row["hits"],
+            "last_accessed": row["last_accessed"],
+            "last_modified": row["last_modified"], "size": row["size"]}
+
+
+def queue_image(context, image_id):
+    """Queue an active image for the prefetcher, which starts at once."""
+    image = images.find_image(context, image_id)
+    policy.enforce(context, "cache_image", policy.image_target(image,
+                                                               context))
+    if image["status"] != "active":
+        raise exception.BadRequest(
+            _("Only images with status active can be targeted for "
+              "queueing"))
+    queued = get_cache().queue_image(image_id)
+    if queued:
+        start_prefetcher()
+    return queued
+
+
+def delete_cached_image(context, image_id):
+    image = images.find_image(context, image_id)
+    policy.enforce(context, "cache_delete", policy.image_target(image,
+                                                                context))
+    cache = get_cache()
+    cache.delete_cached_image(image_id)
+    cache.delete_queued_image(image_id)
+
+
+def delete_queued_image(context, image_id):
+    image = images.find_image(context, image_id)
+    policy.enforce(context, "cache_delete", policy.image_target(image,
+                                                                context))
+    get_cache().delete_queued_image(image_id)
+
+
+def clear(context, target="both"):
+    """Empty the cache, the queue or both; the counts removed."""
+    policy.enforce(context, "cache_delete")
+    if target not in CLEAR_TARGETS:
+        raise exception.BadRequest(
+            _("If provided 'x-image-cache-clear-target' must be 'cache', "
+              "'queue' or empty string."))
+    cache = get_cache()
+    result = {"cached_images": 0, "queued_images": 0}
+    if target in ("cache", "both"):
+        result["cached_images"] = cache.delete_all_cached_images()
+    if target in ("queue", "both"):
+        result["queued_images"] = cache.delete_all_queued_images()
+    return result
+
+
+def prune(context):
+    policy.enforce(context, "manage_image_cache")
+    from glance.image_cache import pruner
+    files, nbytes = pruner.Pruner(get_cache()).run()
+    return {"total_files_pruned": files, "total_bytes_pruned": nbytes}
+
+
+def clean(context):
+    policy.enforce(context, "manage_image_cache")
+    from glance.image_cache import cleaner
+    files, nbytes = cleaner.Cleaner(get_cache()).run()
+    return {"total_files_cleaned": files, "total_bytes_cleaned": nbytes}
+
+
+def cache_nodes(context, image_id, self_url=None):
+    """URLs of the nodes holding ``image_id`` in their cache: this one,
+    when it does (the SQLite index knows only its own node)."""
+    image = images.find_image(context, image_id)
+    policy.enforce(context, "cache_list", policy.image_target(image,
+                                                              context))
+    if not get_cache().is_cached(image_id):
+        return []
+    return [CONF.worker_self_reference_url or self_url]
+
+
+# --- the prefetcher in the daemon ---
+
+_PREFETCH_LOCK = threading.Lock()
+
+
+def start_prefetcher():
+    """Run the prefetcher in the background now (one run at a time per
+    process; a run already going picks up what was queued)."""
+    from glance import async_
+    try:
+        pool = async_.get_threadpool_model()(1)
+    except AssertionError:
+        LOG.debug("No thread pool model; the queue waits for the "
+                  "periodic prefetcher")
+        return
+    pool.spawn(run_prefetcher)
+    pool.shutdown(wait=False)
+
+
+def start_periodic_prefetcher(interval=None):
+    """glance-api's periodic prefetcher: a background thread running
+    :func:`run_prefetcher` (the same ``Prefetcher.run`` as cron's) every
+    ``cache_prefetcher_interval`` seconds."""
+    interval = interval or CONF.cache_prefetcher_interval
+    thread = threading.Thread(target=_prefetch_forever, args=(interval,),
+                              name="image-prefetcher", daemon=True)
+    thread.start()
+    return thread
+
+
+def _prefetch_forever(interval):
+    while True:
+        time.sleep(interval)
+        run_prefetcher()
+
+
+def run_prefetcher():
+    """One prefetcher pass unless one is running in this process."""
+    if not _PREFETCH_LOCK.acquire(blocking=False):
+        return None
+    try:
+        from glance.image_cache import prefetcher
+        return prefetcher.Prefetcher(get_cache()).run()
+    except Exception:  # noqa: BLE001 - a background job logs and goes on
+        LOG.exception("The image prefetcher failed")
+        return None
+    finally:
+        _PREFETCH_LOCK.release()

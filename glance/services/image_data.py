@@ -1,0 +1,431 @@
+"""What the Images API does with image data: upload, stage, download, delete.
+
+An upload reads top to bottom: find the image, authorize, claim it
+(``queued`` -> ``saving`` as one compare-and-set), write it through
+``glance.store`` (limits, format inspection and hashing on the way), then
+record the location and make the image ``active`` (compare-and-set from
+``saving``). If anything fails the written data is deleted and the image
+goes back to ``queued``; it is never ``active`` without its data.
+
+A worker killed mid-upload leaves its image ``saving`` (or ``uploading``
+for a stage that had not finished). While an upload streams it touches
+the image's ``updated_at`` every quarter of ``saving_stall_timeout``; an
+image left in that state for longer than ``saving_stall_timeout`` is
+taken over by the next upload (or stage) attempt: it is put back to
+``queued``, the leftover data is removed and the new upload proceeds.
+An old upload that wakes up after such a takeover notices it at its next
+heartbeat, ends without touching the new owner's data and answers 409.
+"""
+import datetime
+import time
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from glance.api import policy
+from glance.common import exception
+from glance.db import api as db
+from glance.domain import images as rules
+from glance.i18n import _
+from glance.services import images
+from glance import store
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+image_data_opts = [
+    cfg.IntOpt("saving_stall_timeout", default=300, min=0,
+               help=_("Seconds after which an image stuck in 'saving' "
+                      "(or in 'uploading' before its data was staged), "
+                      "whose upload made no progress, is taken over by "
+                      "the next upload attempt: the image goes back to "
+                      "'queued' and the partial data is removed. Uploads "
+                      "in progress refresh the image every quarter of "
+                      "this time. 0 disables the takeover.")),
+]
+
+CONF.register_opts(image_data_opts)
+
+
+def list_opts():
+    return [(None, image_data_opts)]
+
+
+class ImageGoneDuringUpload(exception.Gone):
+    message = _("Image %(image_id)s could not be found after upload. The "
+                "image may have been deleted during the upload, cleaning "
+                "up the chunks uploaded.")
+
+
+class ImageDataMissing(exception.Gone):
+    message = _("The data of image %(image_id)s could not be found in its "
+                "store.")
+
+
+# --- claiming an image for new data ---
+
+def _utcnow():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _stalled(image, status):
+    """Whether ``image`` is stuck in ``status`` by a dead upload."""
+    timeout = CONF.saving_stall_timeout
+    if not timeout or image["status"] != status:
+        return False
+    if status == "uploading" and image["size"] is not None:
+        return False  # staged and waiting for its import: not stuck
+    updated = image["updated_at"] or image["created_at"]
+    return updated < _utcnow() - datetime.timedelta(seconds=timeout)
+
+
+def _take_over(image):
+    """Put a stalled image back to ``queued`` after removing what its
+    dead upload left behind; the image as it is now.
+
+    The status compare-and-set cannot tell a stalled upload from one
+    claimed a moment ago, so the image is read again just before: two
+    attempts racing within milliseconds on the same stuck image are the
+    window left.
+    """
+    status = image["status"]
+    image = db.image_get(image["id"])
+    if not _stalled(image, status):
+        return image
+    if status == "uploading":
+        store.delete_staged_data(image["id"])
+    elif not image["locations"]:
+        store.discard_leftover_data(image["id"])
+    try:
+        image = db.image_update(image["id"], {"status": "queued"},
+                                from_state=status)
+    except exception.Conflict:
+        return db.image_get(image["id"])  # someone else moved it first
+    LOG.warning("Image %(id)s was stuck in '%(status)s' since %(since)s; "
+                "taking over its upload", {"id": image["id"],
+                                           "status": status,
+                                           "since": image["updated_at"]})
+    return image
+
+
+def _claim(image, target):
+    """Move ``image`` from ``queued`` to ``target`` or raise (409/400)."""
+    for stuck in ("saving", "uploading"):
+        if _stalled(image, stuck):
+            image = _take_over(image)
+    current = image["status"]
+    if target not in rules.TRANSITIONS.get(current, ()):
+        raise exception.InvalidImageStatusTransition(cur_status=current,
+                                                     new_status=target)
+    if target == "saving":
+        _check_formats_set(image)
+    try:
+        return db.image_update(image["id"], {"status": target},
+                               from_state="queued")
+    except exception.Conflict:
+        now = db.image_get(image["id"])["status"]
+        raise exception.InvalidImageStatusTransition(
+            cur_status=now, new_status=target) from None
+
+
+def _check_formats_set(image):
+    missing = [key for key in ("disk_format", "container_format")
+               if not image.get(key)]
+    if len(missing) == 1:
+        raise exception.BadRequest(
+            _("Property %s must be set before image data can be saved.")
+            % missing[0])
+    if missing:
+        raise exception.BadRequest(
+            _("Properties %s must be set before image data can be saved.")
+            % ", ".join(missing))
+
+
+class Ownership:
+    """The upload's hold on its image, renewed while the data flows.
+
+    ``store.UploadStream`` calls it every ``interval`` seconds; it
+    answers False when a later attempt took the image over.
+    """
+
+    def __init__(self, image):
+        self.image_id = image["id"]
+        self.status = image["status"]
+        self.updated_at = image["updated_at"]
+        timeout = CONF.saving_stall_timeout
+        self.timeout = timeout or None
+        self.interval = max(timeout / 4.0, 0.05) if timeout else 3600.0
+        self.last = time.monotonic()
+        self.lost = False
+
+    def __call__(self):
+        return self.renew()
+
+    def renew(self):
+        """Touch the image; False if the upload no longer owns it.
+
+        ImageGoneDuringUpload if the image was deleted or changed state.
+        """
+        if self.lost:
+            return False
+        if self.timeout and time.monotonic() - self.last > self.timeout:
+            # We were silent long enough to have been taken over.
+            image = self._get()
+            if (image["status"] != self.status
+                    or image["updated_at"] != self.updated_at):
+                LOG.warning("Upload of image %s lost its image to a later "
+                            "attempt", self.image_id)
+                self.lost = True
+                return False
+        try:
+            image = db.image_update(self.image_id, {},
+                                    from_state=self.status)
+        except (exception.Conflict, exception.NotFound):
+            raise ImageGoneDuringUpload(image_id=self.image_id) from None
+        self.updated_at = image["updated_at"]
+        self.last = time.monotonic()
+        return True
+
+    def check(self):
+        """Whether the upload still owns its image, without touching it
+        unless it was silent long enough to have been taken over."""
+        if self.lost:
+            return False
+        if self.timeout and time.monotonic() - self.last > self.timeout:
+            return self.renew()
+        return True
+
+    def _get(self):
+        try:
+            return db.image_get(self.image_id)
+        except exception.NotFound:
+            raise ImageGoneDuringUpload(image_id=self.image_id) from None
+
+
+def _release(ownership):
+    """Give a failed upload's image back to ``queued`` (if still ours)."""
+    if ownership.lost:
+        return
+    try:
+        db.image_update(ownership.image_id, {"status": "queued"},
+                        from_state=ownership.status)
+    except (exception.Conflict, exception.NotFound):
+        LOG.info("Image %s was deleted or moved on during its failed "
+                 "upload", ownership.image_id)
+    except Exception:  # noqa: BLE001 - keep the original error
+        LOG.exception("Could not put image %s back to queued",
+                      ownership.image_id)
+
+
+# --- upload ---
+
+def upload(context, image_id, data, size=None, store_id=None):
+    """Store ``data`` as ``image_id``'s data; the active image's dict.
+
+    ``size`` is the announced Content-Length (None when chunked);
+    ``store_id`` the store asked for (multi-store), else the default.
+    """
+    store_id = store.resolve_store_id(store_id)
+    image = images.find_image(context, image_id)
+    policy.enforce_image_action(context, "upload_image", image)
+    image = _claim(image, "saving")
+    owner = Ownership(image)
+    try:
+        if not image["locations"]:
+            store.discard_leftover_data(image_id, store_id)
+        result = store.write_image(context, image, data, size=size,
+                                   store_id=store_id, heartbeat=owner)
+    except BaseException:
+        _release(owner)
+        raise
+    return _activate(image, result, owner)
+
+
+def _activate(image, result, owner):
+    """Record the stored data and make the image active (compare-and-set
+    from ``saving``); on failure the data and its record are removed."""
+    location = {"url": result["url"], "metadata": result["metadata"]}
+    values = {key: result[key] for key in
+              ("size", "checksum", "os_hash_algo", "os_hash_value",
+               "virtual_size")}
+    values["status"] = "active"
+    loc = None
+    try:
+        if not owner.check():
+            raise store.UploadTakenOver(image_id=image["id"])
+        try:
+            loc = db.image_location_add(image["id"], result["url"],
+                                        metadata=result["metadata"])
+            return db.image_update(image["id"], values, from_state="saving")
+        except (exception.Conflict, exception.NotFound):
+            raise ImageGoneDuringUpload(image_id=image["id"]) from None
+    except BaseException as e:
+        if owner.lost:
+            raise
+        if loc is not None:
+            _forget_location(loc)
+        _drop_data(location, image["id"])
+        if not isinstance(e, ImageGoneDuringUpload):
+            _release(owner)
+        raise
+
+
+def _forget_location(loc):
+    try:
+        db.image_location_delete(loc["id"])
+    except exception.NotFound:
+        pass
+
+
+def _drop_data(location, image_id):
+    try:
+        store.delete_image_data(location)
+    except Exception:  # noqa: BLE001 - say what is left behind
+        LOG.exception("Could not delete the data of image %(id)s at "
+                      "%(url)s: it is orphaned", {"id": image_id,
+                                                  "url": location["url"]})
+
+
+# --- stage ---
+
+def stage(context, image_id, data, size=None):
+    """Stage ``data`` for a later ``glance-direct`` import.
+
+    The image goes ``queued`` -> ``uploading`` and keeps that status with
+    its ``size`` set; the staged data is checked as an upload is.
+    """
+    if "glance-direct" not in CONF.enabled_import_methods:
+        raise exception.NotFound(
+            _("'glance-direct' method is not available at this site."))
+    image = images.find_image(context, image_id)
+    policy.enforce_image_action(context, "modify_image", image)
+    image = _claim(image, "uploading")
+    owner = Ownership(image)
+    try:
+        result = store.stage_image(context, image, data, size=size,
+                                   heartbeat=owner)
+    except BaseException:
+        _release(owner)
+        raise
+    values = {"size": result["size"]}
+    if CONF.worker_self_reference_url:
+        values["properties"] = {
+            "os_glance_stage_host": CONF.worker_self_reference_url}
+    try:
+        if not owner.check():
+            raise store.UploadTakenOver(image_id=image_id)
+        try:
+            return db.image_update(image_id, values, from_state="uploading")
+        except (exception.Conflict, exception.NotFound):
+            raise ImageGoneDuringUpload(image_id=image_id) from None
+    except BaseException as e:
+        if owner.lost:
+            raise
+        store.delete_staged_data(image_id)
+        if not isinstance(e, ImageGoneDuringUpload):
+            _release(owner)
+        raise
+
+
+# --- download ---
+
+class ImageData:
+    """What a download answers: ``chunks`` (None: no data, 204), the
+    ``length`` of the body, ``content_range`` ``(first, last, total)`` for
+    a partial answer, and the image's ``checksum``."""
+
+    def __init__(self, chunks=None, length=0, content_range=None,
+                 checksum=None):
+        self.chunks = chunks
+        self.length = length
+        self.content_range = content_range
+        self.checksum = checksum
+
+
+def download(context, image_id, byte_range=None):
+    """The data of ``image_id``, or the part ``byte_range`` names.
+
+    ``byte_range`` is ``(first, last)`` as the Range header gives it:
+    ``last`` None means to the end, ``first`` None means the last
+    ``last`` bytes.
+    """
+    image = images.find_image(context, image_id)
+    policy.enforce_image_action(context, "download_image", image)
+    if image["status"] == "deactivated" and not context.is_admin:
+        raise exception.Forbidden(
+            _("The requested image has been deactivated. Image data "
+              "download is forbidden."))
+    locations = [loc for loc in image["locations"]
+                 if loc.get("status", "active") == "active"]
+    if not locations:
+        return ImageData()
+    size = image["size"] or 0
+    if byte_range is None:
+        chunks, length = _read(image, locations, 0, None)
+        return ImageData(chunks, length, checksum=image["checksum"])
+    first, last = resolve_range(byte_range, size)
+    chunks, length = _read(image, locations, first, last - first + 1)
+    return ImageData(chunks, length, content_range=(first, last, size))
+
+
+def resolve_range(byte_range, size):
+    """``(first, last)`` byte positions of ``byte_range`` in ``size``
+    bytes, or RequestedRangeNotSatisfiable (416)."""
+    first, last = byte_range
+    if first is None:
+        if not last or not size:
+            raise exception.RequestedRangeNotSatisfiable(
+                _("The requested range is not satisfiable."))
+        return max(size - last, 0), size - 1
+    if first >= size:
+        raise exception.RequestedRangeNotSatisfiable(
+            _("Invalid start position in Range header. Start position "
+              "MUST be in the inclusive range [0, %d].") % (size - 1))
+    if last is None or last >= size:
+        last = size - 1
+    return first, last
+
+
+def _read(image, locations, offset, length):
+    """Open the first location whose store has the data."""
+    for loc in locations:
+        try:
+            chunks, got = store.read_image(loc, offset=offset,
+                                           length=length,
+                                           image_size=image["size"])
+        except store.DataNotFound:
+            LOG.error("Image %(id)s is %(status)s but its data is missing "
+                      "at %(url)s", {"id": image["id"],
+                                     "status": image["status"],
+                                     "url": loc["url"]})
+            continue
+        except store.StoreUnavailable as e:
+            LOG.error("Cannot read image %(id)s from %(url)s: %(err)s",
+                      {"id": image["id"], "url": loc["url"], "err": e})
+            continue
+        return chunks, got
+    raise ImageDataMissing(image_id=image["id"])
+
+
+# --- deletion ---
+
+def delete_image_data(image):
+    """Delete every copy of ``image``'s data: each location, its staged
+    data and what a dead upload may have left. Failures are logged with
+    the location (the record's deletion stands)."""
+    for loc in image.get("locations") or ():
+        try:
+            if not store.delete_image_data(loc):
+                LOG.warning("Image %(id)s had no data at %(url)s",
+                            {"id": image["id"], "url": loc["url"]})
+        except Exception:  # noqa: BLE001 - log what is orphaned
+            LOG.exception("Failed to delete the data of deleted image "
+                          "%(id)s at %(url)s: it is orphaned",
+                          {"id": image["id"], "url": loc["url"]})
+    try:
+        store.delete_staged_data(image["id"])
+        if image.get("status") in ("saving", "queued", "uploading"):
+            store.discard_leftover_data(image["id"])
+    except Exception:  # noqa: BLE001 - log what is orphaned
+        LOG.exception("Failed to delete the staged or partial data of "
+                      "deleted image %s", image["id"])

@@ -1,0 +1,263 @@
+"""``POST /v2/images/{id}/import``: check the request, lock, start the task.
+
+Reads top to bottom as Glance's import call behaves:
+
+1. find the image (404), authorize (``copy_image`` for copy-image,
+   else ``modify_image``);
+2. an existing import lock (``os_glance_import_task``) is honoured
+   unless its task is finished, gone, or made no progress for
+   ``[task] import_lock_timeout`` seconds (a dead worker): then the lock
+   is taken over, the old task fails and the image is put back; then
+   the image's status must fit the method (409);
+3. resolve the target stores (``stores``, ``all_stores``, the
+   ``X-Image-Meta-Store`` header, else the default store);
+4. filter the web-download URI (400);
+5. create the ``api_image_import`` task, take the lock together with
+   the status move (``uploading``/``queued`` -> ``importing`` as one
+   compare-and-set; copy-image keeps ``active``), record
+   ``os_glance_importing_to_stores`` and start the task.
+"""
+import datetime
+import os
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from glance.api import policy
+from glance.async_ import executor as task_executor
+from glance.async_.flows import api_image_import as flow
+from glance.async_.flows import web_download
+from glance.common import exception
+from glance.db import api as db
+from glance.i18n import _
+from glance.services import discovery
+from glance.services import images
+from glance.services import tasks as task_records
+from glance import store
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+FROM_STATUS = {"glance-direct": "uploading", "web-download": "queued",
+               "glance-download": "queued", "copy-image": "active"}
+
+
+def validate_body(body):
+    """The import request's shape (400), before anything is looked up."""
+    if not isinstance(body, dict):
+        raise exception.Invalid(_("Import request requires a 'method' "
+                                  "field."))
+    method = body.get("method")
+    if not isinstance(method, dict):
+        raise exception.Invalid(_("Import request requires a 'method' "
+                                  "field."))
+    name = method.get("name")
+    if name is None:
+        raise exception.Invalid(_("Import request requires a 'name' "
+                                  "field."))
+    if name not in CONF.enabled_import_methods:
+        raise exception.Invalid(_("Unknown import method name '%s'.")
+                                % name)
+    for key in ("all_stores", "all_stores_must_succeed"):
+        if key in body and not isinstance(body[key], bool):
+            raise exception.Invalid(_("'%s' must be a boolean.") % key)
+    stores = body.get("stores")
+    if stores is not None and (not isinstance(stores, list) or not all(
+            isinstance(s, str) for s in stores)):
+        raise exception.Invalid(_("'stores' must be a list of store "
+                                  "identifiers."))
+
+
+def import_image(context, image_id, body, store_header=None):
+    """Start importing data into ``image_id``; the task's id."""
+    validate_body(body)
+    method = body["method"]["name"]
+    uri = body["method"].get("uri")
+    image = images.find_image(context, image_id)
+    if method == "copy-image":
+        policy.enforce_image_action(context, "copy_image", image)
+    else:
+        policy.enforce_image_action(context, "modify_image", image)
+    stolen = _check_lock(image)
+    if stolen:
+        image = _undo_stale(image, stolen)
+    _check_status(image, method)
+    stores = _stores(image, body, store_header, method)
+    if not stores:
+        return None  # copy-image to all stores: already everywhere
+    if not body.get("all_stores_must_succeed", True) and \
+            not store.multi_store():
+        raise exception.Invalid(_("All_stores_must_succeed can only be set "
+                                  "with enabled_backends %s") % uri)
+    if method == "web-download" and not \
+            web_download.validate_import_uri(uri):
+        raise exception.Invalid(_("URI for web-download does not pass "
+                                  "filtering: %s") % uri)
+    task_input = {"image_id": image_id, "import_req": body,
+                  "backend": stores}
+    task = task_records.create(context, "api_image_import", task_input,
+                               image_id=image_id)
+    try:
+        _lock(image, task["id"], method, stores)
+    except BaseException as e:
+        task_records.fail(task["id"], str(e))
+        raise
+    admin = context.elevated() if method == "copy-image" else None
+    task_executor.TaskExecutor(context, admin_context=admin) \
+        .begin_processing(task["id"])
+    return task["id"]
+
+
+def _check_status(image, method):
+    status = image["status"]
+    if status == "active" and method != "copy-image":
+        raise exception.Conflict(_("Image with status active cannot be "
+                                   "target for import"))
+    if status != "active" and method == "copy-image":
+        raise exception.Conflict(_("Only images with status active can be "
+                                   "targeted for copying"))
+    if status != "queued" and method in ("web-download", "glance-download"):
+        raise exception.Conflict(_("Image needs to be in 'queued' state to "
+                                   "use '%s' method") % method)
+    if status != "uploading" and method == "glance-direct":
+        raise exception.Conflict(_("Image needs to be staged before "
+                                   "'glance-direct' method can be used"))
+    if not image.get("container_format"):
+        raise exception.Conflict(_("'container_format' needs to be set "
+                                   "before import"))
+    if not image.get("disk_format"):
+        raise exception.Conflict(_("'disk_format' needs to be set before "
+                                   "import"))
+
+
+# --- the import lock ---
+
+def _busy_message(image_id):
+    return _("New operation on image '%s' is not permitted as prior "
+             "operation is still in progress") % image_id
+
+
+def _check_lock(image):
+    """The id of a stale lock's task to take over, None if unlocked;
+    Conflict while another import is alive."""
+    holder = image["properties"].get(flow.LOCK)
+    if not holder:
+        return None
+    try:
+        task = db.task_get(holder)
+    except exception.NotFound:
+        LOG.warning("Image %s is locked by task %s, which does not exist: "
+                    "taking the lock over", image["id"], holder)
+        return holder
+    if task["status"] in task_records.FINISHED:
+        return holder
+    age = task_records.utcnow() - (task["updated_at"] or
+                                   task["created_at"])
+    if age < datetime.timedelta(seconds=CONF.task.import_lock_timeout):
+        raise exception.Conflict(_busy_message(image["id"]))
+    LOG.warning("Import task %(task)s of image %(image)s made no progress "
+                "for %(age)s: taking its lock over",
+                {"task": holder, "image": image["id"], "age": age})
+    return holder
+
+
+def _staged_exists(image_id):
+    try:
+        return os.path.exists(store.staging_path(image_id))
+    except exception.Invalid:
+        return False
+
+
+def _lock(image, task_id, method, stores):
+    """Take the lock with the status move, as one compare-and-set."""
+    current = image["status"]
+    values = {}
+    props = dict(image["properties"])
+    props[flow.LOCK] = task_id
+    if store.multi_store():
+        props[flow.IMPORTING] = ",".join(s for s in stores if s)
+        props.setdefault(flow.FAILED, "")
+        if method != "copy-image":
+            props[flow.FAILED] = ""
+    if method != "copy-image":
+        values["status"] = "importing"
+    values["properties"] = props
+    try:
+        db.image_update(image["id"], values, from_state=current)
+    except exception.Conflict:
+        raise exception.Conflict(_busy_message(image["id"])) from None
+    if method == "copy-image":
+        # No status move protects a copy: make sure we won the race.
+        now = db.image_get(image["id"])["properties"].get(flow.LOCK)
+        if now != task_id:
+            raise exception.Conflict(_busy_message(image["id"]))
+
+
+def _undo_stale(image, stolen):
+    """Take the lock of a dead import over; the image as it is now.
+
+    The dead import's task fails. An image it left ``importing`` goes
+    back to ``uploading`` when it was a glance-direct import whose staged
+    data is still there, else to ``queued`` (a half-downloaded staging
+    file is removed).
+    """
+    method = None
+    try:
+        old = db.task_get(stolen)
+        method = (((old["input"] or {}).get("import_req") or {})
+                  .get("method") or {}).get("name")
+        if old["status"] not in task_records.FINISHED:
+            task_records.fail(stolen, _("Expired lock preempted"))
+    except exception.NotFound:
+        pass
+    values = {}
+    props = dict(image["properties"])
+    props.pop(flow.LOCK, None)
+    if flow.IMPORTING in props:
+        props[flow.IMPORTING] = ""
+    if image["status"] == "importing":
+        if method == "glance-direct" and _staged_exists(image["id"]):
+            values["status"] = "uploading"
+        else:
+            store.delete_staged_data(image["id"])
+            values["status"] = "queued"
+            values["size"] = None
+    values["properties"] = props
+    try:
+        return db.image_update(image["id"], values, purge_props=True,
+                               from_state=image["status"])
+    except exception.Conflict:
+        raise exception.Conflict(_busy_message(image["id"])) from None
+
+
+# --- stores ---
+
+def _stores(image, body, header, method):
+    """The stores to import to ([None]: single store)."""
+    if not store.multi_store():
+        return [None]
+    all_stores = body.get("all_stores", False)
+    stores = body.get("stores")
+    if all_stores and (stores or header):
+        raise exception.Invalid(_("All_stores parameter can't be used with "
+                                  "x-image-meta-store header or stores "
+                                  "parameter"))
+    if all_stores:
+        stores = list(discovery.enabled_backends())
+    elif stores is None:
+        stores = [header] if header else [
+            discovery.default_backend()]
+    for store_id in stores:
+        if store_id not in discovery.enabled_backends():
+            raise exception.Conflict(_("Store for identifier %s not found")
+                                     % store_id)
+    present = [(loc.get("metadata") or {}).get("store")
+               for loc in image["locations"]]
+    if method == "copy-image":
+        if all_stores:
+            return [s for s in stores if s not in present]
+        for store_id in stores:
+            if store_id in present:
+                raise exception.Invalid(_("Image is already present at "
+                                          "store '%s'") % store_id)
+    return list(dict.fromkeys(stores))

@@ -1,0 +1,253 @@
+"""What the Images API does with image records.
+
+Each public function reads top to bottom: find the image the caller may
+see, authorize, check rules and quotas, write, return the image dict. The
+API layer parses and renders; the database layer stores.
+"""
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from glance.api import policy
+from glance.common import exception
+from glance.common import property_utils
+from glance.db import api as db
+from glance.domain import images as rules
+from glance.i18n import _
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+
+# --- reading ----------------------------------------------------------------
+
+def is_visible(context, image):
+    """Whether ``context`` may see ``image`` at all (Glance's rules)."""
+    if context.is_admin or image["visibility"] in ("public", "community"):
+        return True
+    if context.project_id is None:
+        return False
+    if image["owner"] == context.project_id:
+        return True
+    if image["visibility"] == "shared":
+        return bool(db.image_member_find(image_id=image["id"],
+                                         member=context.project_id))
+    return False
+
+
+def find_image(context, image_id, not_found_msg=None):
+    """The image if ``context`` may see it, else ImageNotFound (404)."""
+    try:
+        image = db.image_get(image_id)
+    except (exception.NotFound, exception.Invalid):
+        image = None  # an id the database cannot even hold
+    if image is None or not is_visible(context, image):
+        if not_found_msg:
+            raise exception.ImageNotFound(not_found_msg % image_id)
+        raise exception.ImageNotFound(image_id=image_id)
+    return image
+
+
+def get_image(context, image_id):
+    """One image, as its caller may see it."""
+    image = find_image(context, image_id)
+    policy.enforce_image_action(context, "get_image", image)
+    return hide_protected_properties(context, image)
+
+
+def list_images(context, filters, marker=None, limit=None, sort_key=None,
+                sort_dir=None, member_status="accepted"):
+    """A page of images and the marker of the next page (or None)."""
+    policy.enforce(context, "get_images", policy.new_image_target(context))
+    try:
+        images = db.image_get_all(filters=filters, marker=marker,
+                                  limit=limit, sort_key=sort_key,
+                                  sort_dir=sort_dir,
+                                  member_status=member_status,
+                                  project_id=context.project_id,
+                                  is_admin=context.is_admin)
+    except exception.NotFound:
+        raise exception.Invalid(_("Invalid marker. Image %s could not be "
+                                  "found.") % marker)
+    next_marker = images[-1]["id"] if images and len(images) == limit \
+        else None
+    return [hide_protected_properties(context, i) for i in images], \
+        next_marker
+
+
+def hide_protected_properties(context, image):
+    """The image without the custom properties the caller may not read."""
+    protections = property_utils.get_rules()
+    if protections is None:
+        return image
+    props = {k: v for k, v in image["properties"].items()
+             if protections.check_property_rules(k, "read", context)}
+    return dict(image, properties=props)
+
+
+# --- writing ----------------------------------------------------------------
+
+def create_image(context, base, properties, tags):
+    """Create an image record from validated body parts."""
+    policy.enforce_create_image(context, base)
+    rules.check_min_values(base)
+    rules.check_quota("properties", len(properties),
+                      CONF.image_property_quota)
+    rules.check_quota("tags", len(tags or ()), CONF.image_tag_quota)
+    check_property_changes(context, properties, {}, "create")
+    values = dict(base, owner=base.get("owner") or context.project_id,
+                  properties=properties, tags=tags or [])
+    try:
+        return db.image_create(values)
+    except exception.Duplicate:
+        raise exception.Duplicate(
+            _("Image with identifier %s already exists!")
+            % values.get("id"))
+
+
+def check_property_changes(context, new_props, old_props, action=None):
+    """Apply property protections to custom property changes (403)."""
+    protections = property_utils.get_rules()
+    if protections is None:
+        return
+    for name in set(new_props) | set(old_props):
+        if name not in old_props:
+            op = action or "create"
+        elif name not in new_props:
+            op = "delete"
+        elif new_props[name] != old_props[name]:
+            op = "update"
+        else:
+            continue
+        if not protections.check_property_rules(name, op, context):
+            raise exception.Forbidden(
+                _("Property '%s' is protected") % name)
+
+
+def modifiable_image(context, image_id, not_found_msg=None):
+    """The image, if ``context`` may see it and holds ``modify_image``."""
+    image = find_image(context, image_id, not_found_msg)
+    policy.enforce_image_action(context, "modify_image", image)
+    return image
+
+
+def update_image(context, image_id, apply_changes):
+    """Apply ``apply_changes(working_copy)`` and save the result.
+
+    The working copy is ``{"base": {...}, "properties": {...}, "tags":
+    [...]}``; the callable mutates it (it raises for bad operations, in
+    which case nothing is saved).
+    """
+    image = modifiable_image(context, image_id)
+    image = hide_protected_properties(context, image)
+    work = {"base": {k: image[k] for k in rules.BASE_ATTRIBUTES
+                     if k in image and k != "tags"},
+            "properties": dict(image["properties"]),
+            "tags": list(image["tags"])}
+    apply_changes(work)
+    values = _changed_base(context, image, work["base"])
+    check_property_changes(context, work["properties"], image["properties"])
+    _check_update_quotas(image, work)
+    values["properties"] = _merge_hidden(context, image_id,
+                                         work["properties"])
+    values["tags"] = rules.dedup(work["tags"])
+    return hide_protected_properties(
+        context, db.image_update(image_id, values, purge_props=True))
+
+
+def _merge_hidden(context, image_id, visible_props):
+    """Keep the properties the caller could not read (so not remove)."""
+    if property_utils.get_rules() is None:
+        return visible_props
+    stored = db.image_get(image_id)["properties"]
+    hidden = {k: v for k, v in stored.items()
+              if not property_utils.get_rules().check_property_rules(
+                  k, "read", context)}
+    return dict(hidden, **visible_props)
+
+
+def _changed_base(context, image, base):
+    """The base attributes that changed, after checking who may change."""
+    changed = {k: v for k, v in base.items() if image.get(k) != v}
+    target = policy.image_target(image, context)
+    if "owner" in changed and not context.is_admin:
+        raise exception.Forbidden(
+            _("You are not permitted to modify 'owner' on this image."))
+    if "visibility" in changed:
+        policy.enforce_visibility(context, changed["visibility"], target)
+    for key in ("disk_format", "container_format"):
+        if key in changed and image["status"] not in ("queued",
+                                                      "importing",
+                                                      "uploading"):
+            raise exception.Forbidden(
+                _("Attribute %s can be only replaced for a queued image.")
+                % key)
+    rules.check_min_values(changed)
+    return changed
+
+
+def _check_update_quotas(image, work):
+    # Only growth is refused: an image over a lowered quota may shrink.
+    new_props, new_tags = len(work["properties"]), len(set(work["tags"]))
+    if new_props > len(image["properties"]):
+        rules.check_quota("properties", new_props, CONF.image_property_quota)
+    if new_tags > len(image["tags"]):
+        rules.check_quota("tags", new_tags, CONF.image_tag_quota)
+
+
+def delete_image(context, image_id):
+    """Delete an image record (its data goes with the data issue)."""
+    image = find_image(context, image_id,
+                       _("Failed to find image %s to delete"))
+    policy.enforce_image_action(context, "delete_image", image)
+    if image["protected"]:
+        raise exception.ProtectedImageDelete(image_id=image_id)
+    db.image_destroy(image_id)
+    from glance.services import image_data  # noqa: E402 (imports us)
+    image_data.delete_image_data(image)
+
+
+def add_tag(context, image_id, tag):
+    image = modifiable_image(context, image_id, _("Image %s not found."))
+    if tag in image["tags"]:
+        db.image_update(image_id, {})  # still counts as an update
+        return
+    rules.check_quota("tags", len(image["tags"]) + 1, CONF.image_tag_quota)
+    db.image_tag_create(image_id, tag)  # bumps updated_at itself
+
+
+def delete_tag(context, image_id, tag):
+    image = modifiable_image(context, image_id, _("Image %s not found."))
+    if tag not in image["tags"]:
+        raise exception.NotFound(_("Tag %s not found") % tag)
+    db.image_tag_delete(image_id, tag)  # bumps updated_at itself
+
+
+def deactivate(context, image_id):
+    """active -> deactivated (idempotent), as Glance's action."""
+    _toggle(context, image_id, "deactivate", "active", "deactivated")
+
+
+def reactivate(context, image_id):
+    """deactivated -> active (idempotent), as Glance's action."""
+    _toggle(context, image_id, "reactivate", "deactivated", "active")
+
+
+def _toggle(context, image_id, action, from_state, to_state):
+    image = find_image(context, image_id)
+    policy.enforce_image_action(context, action, image)
+    if image["status"] == to_state:
+        return
+    if image["status"] != from_state:
+        raise exception.Forbidden(
+            _("Not allowed to %(action)s image in status '%(status)s'")
+            % {"action": action, "status": image["status"]})
+    _move(image_id, from_state, to_state)
+
+
+def _move(image_id, from_state, to_state):
+    try:
+        db.image_update(image_id, {"status": to_state},
+                        from_state=from_state)
+    except exception.Conflict:
+        raise exception.Conflict(
+            _("Image %s changed status meanwhile; try again") % image_id)

@@ -1,0 +1,842 @@
+"""The one adapter around glance_store: write with checks, read, delete, stage.
+
+Writing image data is one pass over the bytes as they arrive::
+
+    request body -> CooperativeReader -> LimitingReader (image_size_cap,
+    user_storage_quota) -> UploadStream (Content-Length, format inspection,
+    upload heartbeat) -> md5 | multihash | file write, in parallel
+    (file stores; other stores: glance_store add, which hashes)
+
+A file store (the common case) is written here, not by its driver:
+the stream is read in ``UPLOAD_CHUNK_SIZE`` chunks and, while the next
+chunk is read from the socket, three native threads take the previous
+one: md5, the multihash and the file write each run at once on the same
+buffer (hashlib and file writes release the GIL), so an upload costs
+the slower of the two hashes per byte rather than both in a row. The
+file is the one glance_store's driver would write (``<datadir>/<id>``,
+created exclusively, its permissions and location metadata), so the
+driver reads and deletes it as its own. Stores of other kinds, and file
+stores with thin provisioning, go through glance_store's ``add``, whose
+driver hashes in the loop that writes; nothing hashes twice.
+
+The format inspection (oslo.utils' format inspector)
+runs on the same chunks; once an inspector has made up its mind it is
+no longer fed, so after the first few hundred KiB only the inspector of
+the detected format (if any) sees the data.
+
+A refusal (size cap, quota, short body, format mismatch, unsafe image)
+is raised from inside ``read``, so the driver stops and deletes its
+partial data; anything that fails after the data is stored deletes it
+before re-raising. The one exception is an upload that lost ownership
+of its image to a later upload attempt (see
+``glance.services.image_data``): it ends its stream quietly and leaves
+the data alone, since the same store path now belongs to the new owner.
+
+Single-store (``[glance_store] stores/default_store``) and multi-store
+(``enabled_backends``) configurations are both served; the stores
+themselves are created at daemon start (``glance.common.server``).
+"""
+import contextlib
+import errno
+import hashlib
+import os
+import time
+
+import glance_store
+from glance_store._drivers.filesystem import ChunkedFile as _ChunkedFile
+from glance_store._drivers.filesystem import Store as _FilesystemStore
+from oslo_config import cfg
+from oslo_log import log as logging
+from oslo_utils.imageutils import format_inspector
+
+from glance.common import config
+from glance.common import exception
+from glance.common.exception import (  # noqa: F401 - raised from here
+    DataNotFound, IncompleteImageData, InvalidImageData, StorageFull,
+    StorageWriteDenied, StoreAddDisabled, StoreUnavailable, UnknownStore,
+    UploadInterrupted, UploadTakenOver)
+from glance.common import units
+from glance.common import utils
+from glance.db import api as db
+from glance.i18n import _
+from glance import store_drivers
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+store_opts = [
+    cfg.IntOpt("image_data_chunk_size", default=1024 * 1024, min=4096,
+               help=_("Size in bytes of the chunks image data is sent to "
+                      "clients in, and written to the staging area in. "
+                      "Chunks read from a store are joined up to this "
+                      "size before they go to the socket.")),
+]
+
+image_format_opts = [
+    cfg.BoolOpt("gpt_safety_checks_nonfatal", default=True,
+                help=_("Only log (do not refuse) images whose MBR/GPT "
+                       "partition table fails the safety checks; many "
+                       "legitimate raw disk images have imperfect "
+                       "protective MBRs.")),
+]
+
+CONF.register_opts(store_opts)
+CONF.register_opts(image_format_opts, group="image_format")
+
+UPLOAD_CHUNK_SIZE = 4 * 1024 * 1024
+RESERVED_STORE_PREFIX = "os_glance_"
+STAGING_STORE = "os_glance_staging_store"
+TASKS_STORE = "os_glance_tasks_store"
+
+
+def list_opts():
+    return [(None, store_opts), ("image_format", image_format_opts)]
+
+
+# --- stores ---
+
+def multi_store():
+    """Whether ``enabled_backends`` (multi-store) is configured."""
+    return bool(CONF.enabled_backends)
+
+
+def _is_reserved(store_id):
+    return store_id.startswith(RESERVED_STORE_PREFIX)
+
+
+def resolve_store_id(store_id=None):
+    """The store an upload goes to: ``store_id`` or the default.
+
+    None in single-store mode (there is one store). UnknownStore (400)
+    for an identifier that is not a configured backend, reserved stores
+    included.
+    """
+    if not multi_store():
+        return None
+    store_id = store_id or CONF.glance_store.default_backend
+    if not store_id or _is_reserved(store_id):
+        raise UnknownStore(store_id=store_id)
+    try:
+        glance_store.get_store_from_store_identifier(store_id)
+    except glance_store.UnknownScheme as e:
+        raise UnknownStore(store_id=store_id) from e
+    return store_id
+
+
+@contextlib.contextmanager
+def _store_errors():
+    """glance_store's exceptions as ours, with their HTTP codes."""
+    try:
+        yield
+    except glance_store.StorageFull as e:
+        raise StorageFull(reason=str(e)) from e
+    except glance_store.StorageWriteDenied as e:
+        raise StorageWriteDenied(reason=str(e)) from e
+    except glance_store.StoreAddDisabled as e:
+        raise StoreAddDisabled() from e
+    except glance_store.Duplicate as e:
+        raise exception.Conflict(
+            _("Image data already exists in the store: %s") % e) from e
+    except glance_store.UnknownScheme as e:
+        raise UnknownStore(store_id=str(e)) from e
+    except glance_store.RemoteServiceUnavailable as e:
+        raise StoreUnavailable(reason=str(e)) from e
+
+
+# --- limits ---
+
+def upload_limit(image, size=None):
+    """``(limit, make_error)`` for new data of ``image``.
+
+    The limit is the smaller of ``image_size_cap`` and what is left of the
+    owner's ``user_storage_quota`` (this image's own size not counted).
+    When ``size`` is known and already over, the error is raised at once.
+    """
+    cap = CONF.image_size_cap
+    limit, make_error = cap, lambda: _too_large(cap)
+    quota = units.parse_size(CONF.user_storage_quota)
+    if quota > 0:
+        used = db.user_get_storage_usage(image["owner"], image["id"])
+        remaining = max(quota - used, 0)
+        if remaining <= 0 or (size is not None and size > remaining):
+            raise _over_quota(remaining, size)
+        if remaining < cap:
+            limit, make_error = remaining, lambda: _over_quota(remaining)
+    if size is not None and size > cap:
+        raise _too_large(cap)
+    return limit, make_error
+
+
+def _too_large(cap):
+    return exception.ImageSizeLimitExceeded(
+        _("The incoming image is too large: the limit (image_size_cap) is "
+          "%d bytes.") % cap)
+
+
+def _over_quota(remaining, size=None):
+    if size is None:
+        return exception.StorageQuotaFull(
+            _("Image exceeds the storage quota: only %d bytes of the "
+              "quota remain.") % remaining)
+    return exception.StorageQuotaFull(
+        _("Image exceeds the storage quota: %(size)d bytes of data, only "
+          "%(remaining)d bytes of the quota remain.")
+        % {"size": size, "remaining": remaining})
+
+
+# --- format inspection ---
+
+def _compatible(disk_format, detected):
+    # A raw disk image often starts with an MBR/GPT: that is still raw.
+    return detected == disk_format or (disk_format == "raw"
+                                       and detected == "gpt")
+
+
+def _matches(inspector):
+    try:
+        return bool(inspector.format_match)
+    except Exception:  # noqa: BLE001 - a confused inspector is no match
+        return False
+
+
+class FormatCheck:
+    """Format inspection of one upload, fed the chunks as they pass.
+
+    Every known inspector but raw sees the first chunks; each is dropped
+    as soon as it fails or has read enough to know the data is not its
+    format. A format detected mid-stream that cannot be right (a qcow2
+    header in a 'raw' upload, a backing file) refuses the upload there;
+    the verdict on the whole stream is given by ``finish``.
+    """
+
+    def __init__(self, disk_format):
+        self.disk_format = disk_format
+        self.strict = (CONF.image_format.require_image_format_match
+                       and disk_format in format_inspector.ALL_FORMATS)
+        self.live = [cls() for name, cls in
+                     format_inspector.ALL_FORMATS.items() if name != "raw"]
+        self.checked = set()
+        self.settled = set()
+        self.total = 0
+        self.detected = None
+
+    @classmethod
+    def for_image(cls, image):
+        """The check for ``image``, or None when its data is not a bare
+        disk image (inside a container the data is not the disk)."""
+        if image.get("container_format") != "bare":
+            return None
+        return cls(image.get("disk_format"))
+
+    def feed(self, chunk):
+        self.total += len(chunk)
+        if not self.live:
+            return
+        for inspector in list(self.live):
+            try:
+                inspector.eat_chunk(chunk)
+            except Exception as e:  # noqa: BLE001 - the parser gave up
+                self.live.remove(inspector)
+                if inspector.NAME == self.disk_format and self.strict:
+                    self._refuse(_("the data is not valid %(fmt)s: %(err)s")
+                                 % {"fmt": self.disk_format, "err": e})
+                continue
+            if inspector.complete and inspector not in self.settled:
+                self._settled(inspector)
+
+    def _settled(self, inspector):
+        """An inspector has read all it needs (mid-stream)."""
+        self.settled.add(inspector)
+        if not _matches(inspector):
+            self.live.remove(inspector)
+            if inspector.NAME == self.disk_format and self.strict:
+                self._mismatch()
+            return
+        if inspector.NAME == "gpt":
+            return  # may still turn out to be a hybrid ISO: judge at EOF
+        if self.strict and not _compatible(self.disk_format, inspector.NAME):
+            self._mismatch(inspector.NAME)
+        self._safety(inspector)
+
+    def finish(self):
+        """Judge the whole stream; sets ``detected`` or refuses."""
+        for inspector in self.live:
+            inspector.finish()
+        found = [i for i in self.live if _matches(i)]
+        names = sorted(i.NAME for i in found)
+        if names == ["gpt", "iso"]:
+            found = [i for i in found if i.NAME == "iso"]
+        elif len(found) > 1:
+            self._refuse(_("the data matches several formats: %s")
+                         % ", ".join(names))
+        detected = found[0] if found else None
+        name = detected.NAME if detected else "raw"
+        if self.strict and not _compatible(self.disk_format, name):
+            self._mismatch(name)
+        if detected is not None:
+            self._safety(detected)
+        self.detected = name
+
+    @property
+    def virtual_size(self):
+        """The disk's size as the guest sees it, once ``finish`` accepted
+        the data; None when unknown or the format did not match."""
+        if self.detected is None:
+            return None
+        if not _compatible(self.disk_format, self.detected):
+            return None
+        if self.detected in ("raw", "gpt"):
+            return self.total
+        inspector = [i for i in self.live if i.NAME == self.detected][0]
+        return inspector.virtual_size or None
+
+    def _safety(self, inspector):
+        if inspector in self.checked:
+            return
+        self.checked.add(inspector)
+        try:
+            inspector.safety_check()
+        except (format_inspector.SafetyCheckFailed,
+                format_inspector.ImageFormatError) as e:
+            if (inspector.NAME == "gpt"
+                    and CONF.image_format.gpt_safety_checks_nonfatal):
+                LOG.warning("Ignoring failed GPT/MBR safety checks: %s", e)
+                return
+            self._refuse(_("the %(fmt)s image failed safety checks: "
+                           "%(err)s") % {"fmt": inspector.NAME,
+                                          "err": _describe(e)})
+        if inspector.NAME == "vmdk":
+            self._check_vmdk(inspector)
+
+    def _check_vmdk(self, inspector):
+        allowed = [t.lower() for t in CONF.image_format.vmdk_allowed_types]
+        subformat = getattr(inspector, "vmdktype", None)
+        if subformat not in allowed:
+            self._refuse(_("VMDK create-type %s is not allowed")
+                         % subformat)
+        extents = [line for line in (inspector.desc_text or "").splitlines()
+                   if line.strip().split(" ")[0] in ("rw", "rdonly",
+                                                     "noaccess")]
+        if len(extents) != 1 or " sparse " not in extents[0] + " ":
+            # A monolithic image holds its one sparse extent itself; any
+            # other extent names data outside the uploaded file.
+            self._refuse(_("the VMDK descriptor names extents outside the "
+                           "image"))
+
+    def _mismatch(self, detected=None):
+        if detected is None:
+            self._refuse(_("the data is not in the declared disk_format "
+                           "%s") % self.disk_format)
+        self._refuse(_("the data is in %(found)s format, not the "
+                       "declared disk_format %(fmt)s") %
+                     {"found": detected, "fmt": self.disk_format})
+
+    def _refuse(self, reason):
+        LOG.info("Refusing image data: %s", reason)
+        raise InvalidImageData(reason=reason)
+
+
+def _describe(error):
+    failures = getattr(error, "failures", None)
+    if failures:
+        return "; ".join("%s: %s" % (k, v) for k, v in failures.items())
+    return str(error)
+
+
+# --- the upload stream ---
+
+class UploadStream:
+    """The file-like object a store driver reads an upload from.
+
+    Stops at Content-Length (``size``) and refuses a body that ends short
+    of it; feeds the format check; every ``heartbeat.interval`` seconds
+    calls ``heartbeat()``, which answers False when the upload lost its
+    image to a later attempt: the stream then ends quietly
+    (``abandoned``). At EOF the format check gives its verdict, still
+    inside the driver's ``read``.
+    """
+
+    def __init__(self, source, size=None, check=None, heartbeat=None):
+        self.source = source
+        self.size = size
+        self.check = check
+        self.heartbeat = heartbeat
+        self.count = 0
+        self.eof = False
+        self.abandoned = False
+        self._next_beat = self._beat_after()
+
+    def _beat_after(self):
+        if self.heartbeat is None:
+            return None
+        return time.monotonic() + self.heartbeat.interval
+
+    def read(self, length=None):
+        if length is None or length < 0:
+            return b"".join(utils.chunkiter(self))
+        if self.eof or self.abandoned or length == 0:
+            return b""
+        if self.size is not None:
+            length = min(length, self.size - self.count)
+            if length <= 0:
+                return self._end()
+        try:
+            chunk = self.source.read(length)
+        except OSError as e:
+            LOG.info("Image data stream broke after %d bytes: %s",
+                     self.count, e)
+            raise UploadInterrupted(received=self.count, reason=e) from e
+        if not chunk:
+            if self.size is not None:
+                raise IncompleteImageData(received=self.count,
+                                          expected=self.size)
+            return self._end()
+        self.count += len(chunk)
+        if self.check is not None:
+            self.check.feed(chunk)
+        if self._next_beat is not None and \
+                time.monotonic() >= self._next_beat:
+            if not self.heartbeat():
+                self.abandoned = True
+                return b""
+            self._next_beat = self._beat_after()
+        return chunk
+
+    def _end(self):
+        self.eof = True
+        if self.check is not None:
+            self.check.finish()
+        return b""
+
+
+def _readable(data):
+    """A file-like object over ``data`` (file-like or iterable)."""
+    return utils.CooperativeReader(data)
+
+
+def _upload_stream(image, data, size, heartbeat):
+    limit, make_error = upload_limit(image, size)
+    limited = utils.LimitingReader(_readable(data), limit, make_error)
+    return UploadStream(limited, size, FormatCheck.for_image(image),
+                        heartbeat)
+
+
+# --- writing ---
+
+def write_image(context, image, data, size=None, store_id=None,
+                heartbeat=None):
+    """Store ``image``'s data from ``data`` (a file-like or an iterable).
+
+    ``size`` is the announced length (None: until EOF). Returns a dict:
+    ``url``, ``metadata`` (the store's location metadata), ``store_id``,
+    ``size``, ``checksum``, ``os_hash_algo``, ``os_hash_value`` and
+    ``virtual_size``. On any failure nothing stays in the store.
+    """
+    store_id = resolve_store_id(store_id)
+    stream = _upload_stream(image, data, size, heartbeat)
+    algo = CONF.hashing_algorithm
+    try:
+        with _store_errors():
+            url, written, checksum, multihash, metadata = _add(
+                context, image["id"], stream, store_id, algo)
+    except BaseException:
+        if not stream.abandoned:
+            discard_leftover_data(image["id"], store_id)
+        raise
+    location = {"url": url, "metadata": metadata or {}}
+    if stream.abandoned:
+        raise UploadTakenOver(image_id=image["id"])
+    if written != stream.count or not stream.eof:
+        delete_image_data(location)
+        raise exception.ServerError(
+            _("The store wrote %(written)d bytes of %(read)d.")
+            % {"written": written, "read": stream.count})
+    return {"url": url, "metadata": location["metadata"],
+            "store_id": store_id, "size": written, "checksum": checksum,
+            "os_hash_algo": algo, "os_hash_value": multihash,
+            "virtual_size": stream.check.virtual_size
+            if stream.check is not None else None}
+
+
+def _add(context, image_id, stream, store_id, algo):
+    # The announced size is not passed on: the stream enforces it, and a
+    # driver that knows it would delete its data by name on a shortfall,
+    # even when that name already belongs to another upload.
+    if algo not in hashlib.algorithms_available:
+        raise glance_store.UnknownHashingAlgo(algo=algo)
+    target = _writable_file_store(store_id)
+    if target is not None:
+        return _add_to_file_store(target, image_id, stream, algo)
+    if store_id is not None:
+        return glance_store.add_with_multihash(
+            CONF, image_id, stream, 0, store_id, algo, context=context)
+    return glance_store.add_to_backend_with_multihash(
+        CONF, image_id, stream, 0, algo, context=context)
+
+
+def _writable_file_store(store_id):
+    """The glance_store file driver an upload to ``store_id`` goes to,
+    when this module can write its file itself; else None."""
+    try:
+        if store_id is not None:
+            target = glance_store.get_store_from_store_identifier(store_id)
+        else:
+            target = glance_store.get_store_from_scheme(
+                CONF.glance_store.default_store)
+    except glance_store.UnknownScheme:
+        return None
+    if not isinstance(target, _FilesystemStore):
+        return None
+    if getattr(target, "thin_provisioning", False):
+        return None
+    if not target.is_capable(glance_store.capabilities.BitMasks.WRITE_ACCESS):
+        return None
+    return target
+
+
+def _add_to_file_store(target, image_id, stream, algo):
+    """What the file driver's ``add`` does, hashing in parallel:
+    ``(url, written, checksum, multihash, metadata)``."""
+    datadir = target._find_best_datadir(0)
+    path = os.path.join(datadir, str(image_id))
+    try:
+        f = open(path, "xb")
+    except FileExistsError:
+        raise glance_store.Duplicate(image=path) from None
+    except OSError as e:
+        raise _file_error(e) from e
+    hashes = (hashlib.md5(usedforsecurity=False), hashlib.new(algo))
+    try:
+        with f:
+            written = _write_hashing(stream, f, hashes)
+    except BaseException as e:
+        if not isinstance(e, OSError) or e.errno != errno.EACCES:
+            _unlink(path)
+        if isinstance(e, OSError):
+            raise _file_error(e) from e
+        raise
+    _set_file_permissions(target, path)
+    metadata = target._get_metadata(path)
+    if target.backend_group:
+        metadata["store"] = target.backend_group
+    return ("file://%s" % path, written, hashes[0].hexdigest(),
+            hashes[1].hexdigest(), metadata)
+
+
+def _write_hashing(stream, f, hashes):
+    """Copy ``stream`` to ``f`` updating ``hashes``; bytes written.
+
+    Each chunk is hashed (one thread per hash) and written (one more)
+    while the next is read; all of them finish before this returns or
+    raises.
+    """
+    written = 0
+    pending = []
+    try:
+        while True:
+            chunk = stream.read(UPLOAD_CHUNK_SIZE)
+            done, pending = pending, []
+            utils.wait_all(done)
+            if not chunk:
+                return written
+            pending = [utils.in_native_thread(h.update, chunk)
+                       for h in hashes]
+            pending.append(utils.in_native_thread(f.write, chunk))
+            written += len(chunk)
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            utils.wait_all(pending)
+        raise
+
+
+def _file_error(error):
+    errors = {errno.EFBIG: glance_store.StorageFull,
+              errno.ENOSPC: glance_store.StorageFull,
+              errno.EACCES: glance_store.StorageWriteDenied}
+    kind = errors.get(error.errno)
+    return kind() if kind is not None else error
+
+
+def _set_file_permissions(target, path):
+    perm = target.store_conf.filesystem_store_file_perm
+    if perm > 0:
+        try:
+            os.chmod(path, int(str(perm), 8))
+        except OSError:
+            LOG.warning("Unable to set permission to image: %s", path)
+
+
+# --- reading ---
+
+def read_image(location, offset=0, length=None, chunk_size=None,
+               image_size=None, context=None):
+    """``(chunks, size)``: the data at ``location`` from ``offset``.
+
+    ``length`` None reads to the end. ``image_size`` is the size the image
+    record holds (the store's own idea of the size is used without it).
+    The chunks are at least ``chunk_size`` (default
+    ``image_data_chunk_size``) bytes but the last; if the store delivers
+    fewer or more bytes than expected, the iterator raises instead of
+    ending, so a client never takes a short body for the whole image.
+    DataNotFound if there is no data.
+    """
+    url = location["url"]
+    backend = (location.get("metadata") or {}).get("store")
+    # A store without random access is read whole and cut here.
+    whole = not store_drivers.random_access(url, backend)
+    get_offset, get_length = (0, None) if whole else (offset, length)
+    try:
+        with _store_errors():
+            if multi_store():
+                data, size = glance_store.get(
+                    url, backend, offset=get_offset, chunk_size=get_length,
+                    context=context)
+            else:
+                data, size = glance_store.get_from_backend(
+                    url, offset=get_offset, chunk_size=get_length,
+                    context=context)
+    except glance_store.NotFound as e:
+        raise DataNotFound(url=url) from e
+    if whole:
+        data = store_drivers.cut(data, offset, length)
+    if length is not None:
+        expected = length
+    else:
+        expected = (image_size if image_size is not None else size) - offset
+    target = chunk_size or CONF.image_data_chunk_size
+    fp = getattr(data, "fp", None)
+    if isinstance(data, _ChunkedFile) and fp is not None:
+        return FileChunks(data, expected, target, url,
+                          exact_end=length is None), expected
+    return _checked_chunks(data, expected, target, url), expected
+
+
+class FileChunks:
+    """The data of a file store, ``expected`` bytes from where its open
+    file stands: an iterator of ``target``-sized chunks that raises
+    instead of ending short (as ``_checked_chunks``), which can also hand
+    the rest to ``sendfile`` without a copy through Python.
+
+    ``exact_end``: the data must end there (a whole image), so a longer
+    file is refused before anything is delivered.
+    """
+
+    def __init__(self, source, expected, target, url, exact_end=False):
+        self.source = source
+        self.fp = source.fp
+        self.url = url
+        self.expected = expected
+        self.target = target
+        self.sent = 0
+        self.position = self.fp.tell()
+        self._check_end = exact_end
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self._check_longer()
+        remaining = self.expected - self.sent
+        if remaining <= 0:
+            self.close()
+            raise StopIteration
+        try:
+            chunk = self.fp.read(min(self.target, remaining))
+        except BaseException:
+            self.close()
+            raise
+        if not chunk:
+            self.close()
+            _wrong_length(self.url, self.expected, self.sent)
+        self.sent += len(chunk)
+        self.position += len(chunk)
+        return chunk
+
+    def fileno(self):
+        return self.fp.fileno()
+
+    def sendfile(self, send):
+        """Deliver the rest with ``send(fd, offset, count)`` (bytes sent,
+        0 at the end of the file); OSError if the file ends short."""
+        try:
+            self._check_longer()
+            while self.sent < self.expected:
+                count = send(self.fp.fileno(), self.position,
+                             self.expected - self.sent)
+                if not count:
+                    _wrong_length(self.url, self.expected, self.sent)
+                self.sent += count
+                self.position += count
+        finally:
+            self.close()
+
+    def _check_longer(self):
+        if not self._check_end:
+            return
+        self._check_end = False
+        size = os.fstat(self.fp.fileno()).st_size
+        if size > self.position - self.sent + self.expected:
+            self.close()
+            _wrong_length(self.url, self.expected,
+                          "more than %d" % self.expected)
+
+    def close(self):
+        self.source.close()
+
+
+def _checked_chunks(data, expected, target, url):
+    """Chunks of ``data`` joined up to ``target`` bytes, exactly
+    ``expected`` bytes in all (or an exception)."""
+    sent = 0
+    pending, pending_size = [], 0
+    try:
+        for chunk in data:
+            if sent + pending_size + len(chunk) > expected:
+                _wrong_length(url, expected, "more than %d" % expected)
+            if not pending and len(chunk) >= target:
+                sent += len(chunk)
+                yield chunk
+                continue
+            pending.append(chunk)
+            pending_size += len(chunk)
+            if pending_size >= target:
+                sent += pending_size
+                yield b"".join(pending)
+                pending, pending_size = [], 0
+        if pending:
+            sent += pending_size
+            yield b"".join(pending)
+    finally:
+        close = getattr(data, "close", None)
+        if close is not None:
+            close()
+    if sent != expected:
+        _wrong_length(url, expected, sent)
+
+
+def _wrong_length(url, expected, sent):
+    LOG.error("The store delivered %(sent)s bytes of %(expected)d from "
+              "%(url)s", {"sent": sent, "expected": expected, "url": url})
+    raise OSError(_("Image data at %(url)s is %(sent)s bytes long, not "
+                    "%(expected)d") % {"url": url, "sent": sent,
+                                       "expected": expected})
+
+
+# --- deleting ---
+
+def delete_image_data(location, context=None):
+    """Delete the data at ``location``; False if there was none."""
+    url = location["url"]
+    if store_drivers.read_only(url):
+        LOG.debug("Not deleting %s: a read-only store's data", url)
+        return True
+    backend = (location.get("metadata") or {}).get("store")
+    try:
+        with _store_errors():
+            if multi_store():
+                glance_store.delete(url, backend, context=context)
+            else:
+                glance_store.delete_from_backend(url, context=context)
+    except glance_store.NotFound:
+        LOG.debug("No image data to delete at %s", url)
+        return False
+    return True
+
+
+def discard_leftover_data(image_id, store_id=None):
+    """Remove data a dead upload of ``image_id`` left in file stores.
+
+    Data is stored under the image id, so an upload that died half-way
+    leaves a file that would make the next upload a Duplicate. Only file
+    stores are searched (``store_id``'s, or all of them); the caller must
+    own the image's upload. Returns the paths removed.
+    """
+    removed = []
+    for directory in _file_store_dirs(store_id):
+        path = os.path.join(directory, image_id)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            LOG.error("Could not remove leftover image data %s: %s",
+                      path, e)
+            continue
+        LOG.warning("Removed leftover data of an interrupted upload: %s",
+                    path)
+        removed.append(path)
+    return removed
+
+
+def _file_store_dirs(store_id):
+    stores = []
+    if multi_store():
+        ids = [store_id] if store_id else [
+            sid for sid, kind in CONF.enabled_backends.items()
+            if kind == "file" and not _is_reserved(sid)]
+        for sid in ids:
+            try:
+                stores.append(glance_store.get_store_from_store_identifier(
+                    sid))
+            except glance_store.UnknownScheme:
+                continue
+    else:
+        try:
+            stores.append(glance_store.get_store_from_scheme("file"))
+        except glance_store.UnknownScheme:
+            return []
+    dirs = []
+    for store in stores:
+        if "file" not in store.get_schemes():
+            continue
+        if getattr(store, "multiple_datadirs", False):
+            for paths in store.priority_data_map.values():
+                dirs.extend(paths)
+        elif getattr(store, "datadir", None):
+            dirs.append(store.datadir)
+    return dirs
+
+
+# --- staging (PUT /stage) ---
+
+def staging_path(image_id):
+    """Where the staged data of ``image_id`` lives."""
+    if not utils.is_uuid_like(image_id) or os.sep in image_id:
+        raise exception.Invalid(_("Invalid image id %s") % image_id)
+    return os.path.join(config.staging_dir(), image_id)
+
+
+def stage_image(context, image, data, size=None, heartbeat=None):
+    """Write ``image``'s data to the staging area, with the checks of
+    ``write_image``. Returns ``{"url": "file://...", "size": n}``."""
+    stream = _upload_stream(image, data, size, heartbeat)
+    path = staging_path(image["id"])
+    os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
+    try:
+        with open(path, "wb") as f:
+            for chunk in utils.chunkiter(stream,
+                                         CONF.image_data_chunk_size):
+                f.write(chunk)
+    except BaseException:
+        if not stream.abandoned:
+            _unlink(path)
+        raise
+    if stream.abandoned:
+        raise UploadTakenOver(image_id=image["id"])
+    return {"url": "file://" + path, "size": stream.count}
+
+
+def delete_staged_data(image_id):
+    """Remove ``image_id``'s staged data; False if there was none."""
+    try:
+        return _unlink(staging_path(image_id))
+    except exception.Invalid:
+        return False
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True

@@ -1,0 +1,259 @@
+"""The embedded SQLite engine: pragmas, locking, fork safety, glance-manage.
+
+These tests use their own database files, not the ``db`` fixture.
+"""
+import multiprocessing
+import os
+import traceback
+
+import pytest
+import sqlalchemy as sa
+
+from glance.cmd import manage
+from glance.common import exception
+from glance.db import api
+from glance.db import migration
+from glance.db import session as db_session
+
+FORK = multiprocessing.get_context("fork")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    """A fresh, migrated SQLite file in use by glance.db."""
+    url = "sqlite:///%s" % (tmp_path / "glance.sqlite")
+    db_session.configure(url)
+    migration.db_sync()
+    yield url
+    db_session.configure(None)
+
+
+@pytest.fixture
+def fresh_sqlite_url(tmp_path):
+    """The URL of an SQLite file that does not exist yet."""
+    yield "sqlite:///%s" % (tmp_path / "new" / "glance.sqlite")
+    db_session.configure(None)
+
+
+def test_default_connection_is_under_state_path(tmp_path):
+    from oslo_config import cfg
+    conf = cfg.CONF
+    conf.set_override("state_path", str(tmp_path / "state"))
+    try:
+        db_session.configure(None)
+        expected = "sqlite:///%s" % (tmp_path / "state" / "glance.sqlite")
+        assert db_session.connection_url() == expected
+        migration.ensure_schema()
+        assert migration.db_version() == migration.head_version()
+        assert (tmp_path / "state" / "glance.sqlite").exists()
+        conf.set_override("connection", "sqlite:///%s/other.db" % tmp_path,
+                          group="database")
+        assert db_session.connection_url().endswith("/other.db")
+    finally:
+        conf.clear_override("state_path")
+        conf.clear_override("connection", group="database")
+        db_session.configure(None)
+
+
+def test_pragmas(sqlite_url):
+    with db_session.connection(write=False) as conn:
+        pragma = conn.exec_driver_sql
+        assert pragma("PRAGMA journal_mode").scalar() == "wal"
+        assert pragma("PRAGMA foreign_keys").scalar() == 1
+        assert pragma("PRAGMA busy_timeout").scalar() == (
+            db_session.SQLITE_BUSY_TIMEOUT * 1000)
+
+
+def test_writes_begin_immediate_reads_deferred(sqlite_url):
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = db_session.get_engine()
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        image = api.image_create({})
+        write_begin = statements[0]
+        statements.clear()
+        api.image_get(image["id"])
+        read_begin = statements[0]
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert write_begin == "BEGIN IMMEDIATE"
+    assert read_begin == "BEGIN"
+
+
+def test_foreign_keys_enforced(sqlite_url):
+    with pytest.raises(sa.exc.IntegrityError):
+        with db_session.connection() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO image_tags (image_id, value, created_at, "
+                "deleted) VALUES ('nope', 't', '2024-01-01', 0)")
+
+
+def test_in_memory_database():
+    db_session.configure("sqlite://")
+    try:
+        migration.ensure_schema()
+        image = api.image_create({"name": "mem"})
+        assert api.image_get(image["id"])["name"] == "mem"
+    finally:
+        db_session.configure(None)
+
+
+def _in_child(target, *args):
+    """Run ``target(*args)`` in a forked child; its exit code."""
+    process = FORK.Process(target=_exit_with, args=(target,) + args)
+    process.start()
+    return process
+
+
+def _exit_with(target, *args):
+    try:
+        code = target(*args)
+    except BaseException:
+        traceback.print_exc()
+        code = 99
+    os._exit(code or 0)
+
+
+def _child_checks_engine(parent_engine_id):
+    if db_session._ENGINE is not None:
+        return 1
+    engine = db_session.get_engine()
+    if id(engine) == parent_engine_id:
+        return 2
+    api.image_create({"name": "from-child"})
+    return 0
+
+
+def test_engine_is_recreated_after_fork(sqlite_url):
+    parent = db_session.get_engine()
+    api.image_create({"name": "from-parent"})
+    child = _in_child(_child_checks_engine, id(parent))
+    child.join(30)
+    assert child.exitcode == 0
+    assert db_session.get_engine() is parent
+    assert sorted(i["name"] for i in api.image_get_all(is_admin=True)) == [
+        "from-child", "from-parent"]
+
+
+def _create_and_delete(barrier, worker, count):
+    barrier.wait(30)
+    failures = 0
+    for n in range(count):
+        try:
+            image = api.image_create({
+                "name": "w%d-%d" % (worker, n), "owner": "p%d" % worker,
+                "properties": {"n": str(n)}, "tags": ["a", "b"]})
+            api.image_update(image["id"], {"status": "active"},
+                             from_state="queued")
+            api.image_get_all(project_id="p%d" % worker, limit=5)
+            api.image_destroy(image["id"])
+        except Exception:
+            traceback.print_exc()
+            failures += 1
+    return min(failures, 100)
+
+
+def test_concurrent_writer_processes(sqlite_url):
+    workers, count = 4, 50
+    barrier = FORK.Barrier(workers)
+    children = [_in_child(_create_and_delete, barrier, n, count)
+                for n in range(workers)]
+    for child in children:
+        child.join(120)
+    assert [c.exitcode for c in children] == [0] * workers
+    with db_session.connection(write=False) as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT count(*), sum(deleted) FROM images").one()
+    assert tuple(rows) == (workers * count, workers * count)
+
+
+def _migrate(barrier, url):
+    db_session.configure(url)
+    barrier.wait(30)
+    migration.ensure_schema()
+    api.image_create({})
+    return 0
+
+
+def test_concurrent_ensure_schema(fresh_sqlite_url):
+    workers = 4
+    barrier = FORK.Barrier(workers)
+    children = [_in_child(_migrate, barrier, fresh_sqlite_url)
+                for _ in range(workers)]
+    for child in children:
+        child.join(60)
+    assert [c.exitcode for c in children] == [0] * workers
+    db_session.configure(fresh_sqlite_url)
+    assert migration.db_version() == migration.head_version()
+    assert len(api.image_get_all(is_admin=True)) == workers
+
+
+def test_ensure_schema_is_a_noop_at_head(sqlite_url, monkeypatch):
+    monkeypatch.setattr(migration, "db_sync", lambda *a: pytest.fail())
+    migration.ensure_schema()
+
+
+# -- glance-manage ---------------------------------------------------------
+
+@pytest.fixture
+def restore_conf():
+    """glance-manage re-parses the global CONF; parse it back after."""
+    from oslo_config import cfg
+    was_parsed = cfg.CONF._args is not None
+    yield
+    if was_parsed and cfg.CONF._args is None:
+        cfg.CONF([], project="glance", default_config_files=[])
+
+
+def _config_file(tmp_path, url):
+    path = tmp_path / "glance-manage.conf"
+    path.write_text("[database]\nconnection = %s\n" % url)
+    return str(path)
+
+
+def test_manage_db_commands(tmp_path, capsys, fresh_sqlite_url,
+                            restore_conf):
+    conf = _config_file(tmp_path, fresh_sqlite_url)
+    assert manage.main(["--config-file", conf, "db", "version"]) == 0
+    assert "None" in capsys.readouterr().out
+    assert manage.main(["--config-file", conf, "db", "sync"]) == 0
+    assert "0001" in capsys.readouterr().out
+    assert manage.main(["--config-file", conf, "db", "upgrade",
+                        "0001"]) == 0
+    capsys.readouterr()
+    assert manage.main(["--config-file", conf, "db", "version"]) == 0
+    assert capsys.readouterr().out.strip() == "0001"
+    assert manage.main(["--config-file", conf, "db", "sync", "9999"]) == 1
+    assert "9999" in capsys.readouterr().err
+
+
+def test_manage_unreachable_database(tmp_path, capsys, restore_conf):
+    url = "postgresql+psycopg2://nobody:secret@127.0.0.1:1/glance"
+    conf = _config_file(tmp_path, url)
+    try:
+        assert manage.main(["--config-file", conf, "db", "sync"]) == 1
+    finally:
+        db_session.configure(None)
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR") and err.count("\n") == 1
+    assert "secret" not in err
+
+
+def test_manage_needs_a_command(capsys, restore_conf):
+    with pytest.raises(SystemExit) as exit_:
+        manage.main(["db"])
+    assert exit_.value.code != 0
+
+
+def test_failed_write_releases_the_lock(sqlite_url):
+    image = api.image_create({})
+    with pytest.raises(exception.Duplicate):
+        api.image_create({"id": image["id"]})
+    # a leaked write transaction would make this wait for the busy timeout
+    engine = db_session.get_engine()
+    assert engine.pool.checkedout() == 0
+    api.image_create({})

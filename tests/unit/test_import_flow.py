@@ -1,0 +1,225 @@
+"""glance-direct, web-download and copy-image flows run in-process
+(executor.run_now) on SQLite and file stores; the import lock."""
+import datetime
+import hashlib
+import uuid
+
+import glance_store
+import pytest
+from oslo_config import cfg
+
+from glance.async_ import executor
+from glance.async_.flows import api_image_import as flow
+from glance.common import exception
+from glance import context
+from glance.db import api as db
+from glance.db import migration
+from glance.db import session as db_session
+from glance.services import image_data
+from glance.services import image_import
+from glance.services import tasks as task_records
+from glance import store
+
+CONF = cfg.CONF
+DATA = b"import-data" * 100
+
+
+@pytest.fixture(scope="module")
+def sqlite_url(tmp_path_factory):
+    url = "sqlite:///%s" % (tmp_path_factory.mktemp("db") / "g.sqlite")
+    db_session.configure(url)
+    migration.db_sync()
+    yield url
+    db_session.configure(None)
+
+
+@pytest.fixture
+def env(sqlite_url, tmp_path, conf, monkeypatch):
+    if db_session.connection_url() != sqlite_url:
+        db_session.configure(sqlite_url)
+    datadir = tmp_path / "images"
+    glance_store.register_opts(CONF)
+    conf(group="glance_store", stores=["file"], default_store="file",
+         filesystem_store_datadir=str(datadir))
+    conf(node_staging_uri="file://%s" % (tmp_path / "staging"))
+    glance_store.create_stores(CONF)
+    spawned = []
+    monkeypatch.setattr(executor.TaskExecutor, "begin_processing",
+                        lambda self, task_id: spawned.append((self,
+                                                              task_id)))
+    yield spawned
+
+
+@pytest.fixture
+def ctx():
+    return context.RequestContext(project_id="p1-" + uuid.uuid4().hex[:6],
+                                  user_id="u1", roles=["member", "reader"])
+
+
+def new_image(ctx, **values):
+    values.setdefault("disk_format", "raw")
+    values.setdefault("container_format", "bare")
+    return db.image_create(dict(values, owner=ctx.project_id))
+
+
+def run_spawned(spawned):
+    results = []
+    while spawned:
+        ex, task_id = spawned.pop(0)
+        results.append(ex.run_now(task_id))
+    return results
+
+
+def test_glance_direct(env, ctx):
+    image = new_image(ctx)
+    image_data.stage(ctx, image["id"], [DATA], len(DATA))
+    task_id = image_import.import_image(
+        ctx, image["id"], {"method": {"name": "glance-direct"}})
+    got = db.image_get(image["id"])
+    assert got["status"] == "importing"
+    assert got["properties"][flow.LOCK] == task_id
+    [task] = run_spawned(env)
+    assert task["status"] == "success", task["message"]
+    assert task["result"] == {"image_id": image["id"]}
+    assert task["expires_at"] is not None
+    got = db.image_get(image["id"])
+    assert got["status"] == "active"
+    assert got["checksum"] == hashlib.md5(DATA).hexdigest()
+    assert got["os_hash_value"] == hashlib.sha512(DATA).hexdigest()
+    assert flow.LOCK not in got["properties"]
+    assert not store.delete_staged_data(image["id"])
+
+
+def age_task(task_id, seconds):
+    """Make task ``task_id`` look silent for ``seconds``."""
+    import sqlalchemy as sa
+    from glance.db import models
+    past = task_records.utcnow() - datetime.timedelta(seconds=seconds)
+    with db_session.writer() as session:
+        session.execute(sa.update(models.Task.__table__)
+                        .where(models.Task.id == task_id)
+                        .values(updated_at=past))
+
+
+def test_live_lock_refuses_second_import(env, ctx):
+    image = new_image(ctx)
+    image_data.stage(ctx, image["id"], [DATA], len(DATA))
+    image_import.import_image(ctx, image["id"],
+                              {"method": {"name": "glance-direct"}})
+    with pytest.raises(exception.Conflict):
+        image_import.import_image(ctx, image["id"],
+                                  {"method": {"name": "glance-direct"}})
+
+
+def test_dead_import_lock_taken_over(env, ctx, conf):
+    """A worker died mid-import: after import_lock_timeout the next
+    import takes the lock over and the old task is failed."""
+    conf(group="task", import_lock_timeout=60)
+    image = new_image(ctx)
+    image_data.stage(ctx, image["id"], [DATA], len(DATA))
+    old = image_import.import_image(ctx, image["id"],
+                                    {"method": {"name": "glance-direct"}})
+    env.clear()                       # the worker died: never runs
+    db.task_update(old, {"status": "processing"})
+    age_task(old, 30)
+    with pytest.raises(exception.Conflict):
+        image_import.import_image(ctx, image["id"],
+                                  {"method": {"name": "glance-direct"}})
+    age_task(old, 61)
+    new = image_import.import_image(ctx, image["id"],
+                                    {"method": {"name": "glance-direct"}})
+    assert new != old
+    assert db.task_get(old)["status"] == "failure"
+    assert db.task_get(old)["message"] == "Expired lock preempted"
+    assert db.image_get(image["id"])["properties"][flow.LOCK] == new
+    [task] = run_spawned(env)
+    assert task["status"] == "success", task["message"]
+    assert db.image_get(image["id"])["status"] == "active"
+
+
+def test_dead_import_without_staged_data_requeues(env, ctx, conf):
+    conf(group="task", import_lock_timeout=60)
+    image = new_image(ctx)
+    image_data.stage(ctx, image["id"], [DATA], len(DATA))
+    old = image_import.import_image(ctx, image["id"],
+                                    {"method": {"name": "glance-direct"}})
+    env.clear()
+    store.delete_staged_data(image["id"])
+    age_task(old, 120)
+    with pytest.raises(exception.Conflict) as info:
+        image_import.import_image(ctx, image["id"],
+                                  {"method": {"name": "glance-direct"}})
+    assert "staged" in str(info.value)
+    got = db.image_get(image["id"])
+    assert got["status"] == "queued"
+    assert flow.LOCK not in got["properties"]
+
+
+def test_lost_lock_stops_without_touching_image(env, ctx):
+    image = new_image(ctx)
+    image_data.stage(ctx, image["id"], [DATA], len(DATA))
+    image_import.import_image(ctx, image["id"],
+                              {"method": {"name": "glance-direct"}})
+    props = dict(db.image_get(image["id"])["properties"])
+    props[flow.LOCK] = "someone-else"
+    db.image_update(image["id"], {"properties": props})
+    [task] = run_spawned(env)
+    assert task["status"] == "failure"
+    assert "taken over" in task["message"]
+    got = db.image_get(image["id"])
+    assert got["status"] == "importing"
+    assert got["properties"][flow.LOCK] == "someone-else"
+
+
+def test_deleted_image_fails_task(env, ctx):
+    image = new_image(ctx)
+    image_data.stage(ctx, image["id"], [DATA], len(DATA))
+    image_import.import_image(ctx, image["id"],
+                              {"method": {"name": "glance-direct"}})
+    db.image_destroy(image["id"])
+    [task] = run_spawned(env)
+    assert task["status"] == "failure"
+    assert "not found" in task["message"]
+
+
+def test_unexpected_error_is_internal_error(env, ctx, monkeypatch):
+    image = new_image(ctx)
+    image_data.stage(ctx, image["id"], [DATA], len(DATA))
+    image_import.import_image(ctx, image["id"],
+                              {"method": {"name": "glance-direct"}})
+    monkeypatch.setattr(flow, "_import",
+                        lambda work, image: 1 / 0)
+    [task] = run_spawned(env)
+    assert task["status"] == "failure"
+    assert task["message"] == "Task failed due to Internal Error"
+    got = db.image_get(image["id"])
+    assert got["status"] == "queued"
+    assert flow.LOCK not in got["properties"]
+    assert not store.delete_staged_data(image["id"])
+
+
+def test_quota_enforced_on_import(env, ctx, conf):
+    conf(user_storage_quota=str(len(DATA) - 1))
+    image = new_image(ctx)
+    with pytest.raises(exception.LimitExceeded):
+        image_data.stage(ctx, image["id"], [DATA], len(DATA))
+
+
+def test_image_deleted_mid_import_leaves_no_data(env, ctx, monkeypatch):
+    image = new_image(ctx)
+    image_data.stage(ctx, image["id"], [DATA], len(DATA))
+    image_import.import_image(ctx, image["id"],
+                              {"method": {"name": "glance-direct"}},)
+    real = flow._to_store
+
+    def then_delete(work, image, store_id, path, activate):
+        real(work, image, store_id, path, False)
+        db.image_destroy(image["id"])
+        raise flow.ImportFailed(image_id=image["id"], reason="gone")
+    monkeypatch.setattr(flow, "_to_store", then_delete)
+    [task] = run_spawned(env)
+    assert task["status"] == "failure"
+    datadir = CONF.glance_store.filesystem_store_datadir
+    import os
+    assert image["id"] not in os.listdir(datadir)
+    assert not store.delete_staged_data(image["id"])

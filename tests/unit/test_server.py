@@ -1,0 +1,912 @@
+"""glance.common.server without sockets or processes, bootstrap, and the
+console entry points.
+
+The supervisor's decisions (respawn, halt, reload, drain deadlines) are
+tested here with fork, kill and waitpid replaced; the real processes and
+signals are exercised by tests/functional/test_server.py.
+"""
+import configparser
+import errno
+import importlib
+import pathlib
+import signal
+import socket
+import sys
+from unittest import mock
+
+import eventlet.wsgi
+import pytest
+
+import glance.async_
+from glance.common import bootstrap
+from glance.common import config
+from glance.common import server
+from glance.common import sockets as socket_mod
+from glance.common import store_setup
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def state(tmp_path, conf):
+    conf(state_path=str(tmp_path / "state"))
+    return tmp_path / "state"
+
+
+# --- addresses, workers, TLS ------------------------------------------------
+
+def test_bind_addr(conf):
+    assert server.get_bind_addr(9292) == ("0.0.0.0", 9292)
+    conf(bind_host="::1", bind_port=8080)
+    assert server.get_bind_addr(9292) == ("::1", 8080)
+    conf(bind_port=0)
+    assert server.get_bind_addr(9292) == ("::1", 0)
+
+
+def test_option_defaults():
+    conf = server.CONF
+    assert (conf.backlog, conf.tcp_keepidle, conf.max_header_line) == (
+        4096, 600, 16384)
+    assert conf.http_keepalive is True and conf.client_socket_timeout == 900
+    assert conf.graceful_shutdown_timeout == 60 and conf.workers is None
+    assert conf.wsgi.task_pool_threads == 16
+    assert conf.wsgi.python_interpreter == sys.executable
+    names = {o.name for module in (server, socket_mod)
+             for _g, opts in module.list_opts() for o in opts}
+    assert {"bind_host", "bind_port", "cert_file", "workers",
+            "graceful_shutdown_timeout", "task_pool_threads"} <= names
+
+
+@pytest.mark.parametrize("cpus,expected", [(1, 1), (4, 4), (32, 8)])
+def test_default_workers_are_cpus_capped(cpus, expected):
+    with mock.patch("os.sched_getaffinity", return_value=set(range(cpus))):
+        assert server.get_num_workers() == expected
+
+
+def test_configured_workers(conf):
+    conf(workers=0)
+    assert server.get_num_workers() == 0
+    conf(workers=17)
+    assert server.get_num_workers() == 17
+
+
+def test_format_addr():
+    assert server.format_addr(("127.0.0.1", 80)) == "127.0.0.1:80"
+    assert server.format_addr(("::1", 80, 0, 0)) == "[::1]:80"
+
+
+def _touch(path):
+    path.write_text("x")
+    return str(path)
+
+
+def test_ssl_configuration_checks(conf, tmp_path):
+    assert server.is_ssl_enabled() is False
+    cert, key = _touch(tmp_path / "c"), _touch(tmp_path / "k")
+    conf(cert_file=cert)
+    with pytest.raises(RuntimeError, match="both cert_file and key_file"):
+        server.is_ssl_enabled()
+    conf(key_file=str(tmp_path / "missing"))
+    with pytest.raises(RuntimeError, match="key_file"):
+        server.is_ssl_enabled()
+    conf(key_file=key)
+    assert server.is_ssl_enabled() is True
+    conf(cert_file=None, key_file=None, ca_file=cert)
+    with pytest.raises(RuntimeError):
+        server.is_ssl_enabled()
+
+
+def test_unusable_certificate_is_a_clear_error(conf, tmp_path):
+    conf(cert_file=_touch(tmp_path / "c"), key_file=_touch(tmp_path / "k"))
+    with pytest.raises(RuntimeError, match="TLS certificate or key"):
+        server.make_ssl_context()
+
+
+def test_ssl_context_with_client_certificates(conf, tmp_path):
+    from tests.functional.server import make_self_signed_cert
+    cert, key = make_self_signed_cert(tmp_path)
+    conf(cert_file=cert, key_file=key)
+    ctx = server.make_ssl_context()
+    assert ctx.verify_mode == socket_mod.green_ssl.CERT_NONE
+    conf(ca_file=cert)
+    ctx = server.make_ssl_context()
+    assert ctx.verify_mode == socket_mod.green_ssl.CERT_REQUIRED
+    raw = mock.Mock()
+    ctx = mock.Mock()
+    assert server.ssl_wrap_socket(raw, ctx) is ctx.wrap_socket.return_value
+    ctx.wrap_socket.assert_called_once_with(raw, server_side=True)
+
+
+# --- get_socket (socket objects replaced) -----------------------------------
+
+def _addrinfo(family, addr):
+    return [(family, socket.SOCK_STREAM, 6, "", addr)]
+
+
+def test_get_socket_ipv6_options(conf):
+    conf(bind_host="::1", bind_port=9999, backlog=7, tcp_keepidle=33)
+    sock = mock.Mock()
+    with mock.patch.object(socket_mod.green_socket, "socket",
+                           return_value=sock) as make, \
+            mock.patch("socket.getaddrinfo", return_value=_addrinfo(
+                socket.AF_INET6, ("::1", 9999, 0, 0))) as resolve:
+        assert server.get_socket(9292) is sock
+    resolve.assert_called_once_with("::1", 9999, socket.AF_UNSPEC,
+                                    socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+    make.assert_called_once_with(socket.AF_INET6, socket.SOCK_STREAM)
+    sock.bind.assert_called_once_with(("::1", 9999, 0, 0))
+    sock.listen.assert_called_once_with(7)
+    opts = [c.args for c in sock.setsockopt.call_args_list]
+    assert (socket.SOL_SOCKET, socket.SO_REUSEADDR, 1) in opts
+    assert (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1) in opts
+    assert (socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 33) in opts
+    assert not [o for o in opts if getattr(socket, "SO_REUSEPORT", -1)
+                == o[1] and o[0] == socket.SOL_SOCKET]
+
+
+def test_get_socket_retries_while_in_use_then_fails(conf):
+    sock = mock.Mock()
+    sock.bind.side_effect = OSError(errno.EADDRINUSE, "in use")
+    with mock.patch.object(socket_mod.green_socket, "socket",
+                           return_value=sock), \
+            mock.patch("socket.getaddrinfo", return_value=_addrinfo(
+                socket.AF_INET, ("0.0.0.0", 9292))), \
+            mock.patch.object(socket_mod, "_BIND_RETRY_SECONDS", 0.25), \
+            mock.patch.object(socket_mod._time, "sleep") as sleep:
+        with pytest.raises(RuntimeError, match="Could not bind to"):
+            server.get_socket(9292)
+    assert sleep.called and sock.close.called
+
+
+def test_get_socket_other_errors_fail_at_once():
+    sock = mock.Mock()
+    sock.bind.side_effect = OSError(errno.EACCES, "denied")
+    with mock.patch.object(socket_mod.green_socket, "socket",
+                           return_value=sock), \
+            mock.patch("socket.getaddrinfo", return_value=_addrinfo(
+                socket.AF_INET, ("0.0.0.0", 80))):
+        with pytest.raises(RuntimeError, match="denied"):
+            server.get_socket(80)
+    assert sock.bind.call_count == 1
+
+
+def test_get_socket_unresolvable_host(conf):
+    conf(bind_host="no.such.host.invalid")
+    with mock.patch("socket.getaddrinfo",
+                    side_effect=socket.gaierror("nope")):
+        with pytest.raises(RuntimeError, match="Cannot resolve"):
+            server.get_socket(9292)
+
+
+# --- process-wide helpers ----------------------------------------------------
+
+def test_async_pools_are_tracked_and_waited():
+    pool = server.get_asynchronous_eventlet_pool(size=3)
+    assert pool.size == 3 and pool in server._ASYNC_POOLS
+    with mock.patch.object(pool, "waitall") as waitall:
+        server.wait_for_asynchronous_pools()
+    waitall.assert_called_once_with()
+
+
+def test_set_eventlet_hub_prefers_poll():
+    with mock.patch("eventlet.hubs.use_hub") as use_hub, \
+            mock.patch.object(server, "_HUB", None):
+        server.set_eventlet_hub()
+        assert server._HUB == "poll"
+    use_hub.assert_called_once_with("poll")
+
+
+def test_set_eventlet_hub_falls_back_then_fails():
+    with mock.patch("eventlet.hubs.use_hub",
+                    side_effect=[ImportError, None]) as use_hub, \
+            mock.patch.object(server, "_HUB", None):
+        server.set_eventlet_hub()
+        assert server._HUB == "selects"
+    assert [c.args for c in use_hub.call_args_list] == [("poll",),
+                                                        ("selects",)]
+    with mock.patch("eventlet.hubs.use_hub", side_effect=ImportError), \
+            pytest.raises(RuntimeError):
+        server.set_eventlet_hub()
+
+
+def test_single_store(state):
+    gs = store_setup.glance_store
+    with mock.patch.object(gs, "register_opts",
+                           wraps=gs.register_opts) as register, \
+            mock.patch.object(gs, "create_stores") as create, \
+            mock.patch.object(gs, "verify_default_store") as verify, \
+            mock.patch.object(gs, "create_multi_stores") as multi, \
+            mock.patch.object(server.CONF, "set_default") as set_default:
+        server.initialize_stores()
+    register.assert_called_once_with(server.CONF)
+    create.assert_called_once_with(server.CONF)
+    verify.assert_called_once_with()
+    assert not multi.called
+    set_default.assert_called_once_with(
+        "filesystem_store_datadir", str(state / "images"),
+        group="glance_store")
+
+
+def test_multi_store(state, conf):
+    conf(enabled_backends={"fast": "file", "cheap": "http", "kept": "file"})
+    gs = store_setup.glance_store
+    reserved = {"os_glance_staging_store": "file",
+                "os_glance_tasks_store": "file"}
+    with mock.patch.object(gs, "register_store_opts",
+                           wraps=gs.register_store_opts) as register, \
+            mock.patch.object(gs, "create_multi_stores") as create, \
+            mock.patch.object(gs, "verify_store") as verify, \
+            mock.patch.object(gs, "create_stores") as single:
+        gs.register_store_opts(server.CONF, reserved_stores=reserved)
+        conf(filesystem_store_datadir="/srv/kept", group="kept")
+        server.initialize_stores()
+    register.assert_called_with(server.CONF, reserved_stores=reserved)
+    create.assert_called_once_with(server.CONF, reserved_stores=reserved)
+    verify.assert_called_once_with()
+    assert not single.called
+    datadir = {group: server.CONF[group].filesystem_store_datadir
+               for group in ("os_glance_staging_store",
+                             "os_glance_tasks_store", "fast", "kept")}
+    assert datadir == {
+        "os_glance_staging_store": str(state / "staging"),
+        "os_glance_tasks_store": str(state / "tasks"),
+        "fast": str(state / "images" / "fast"),
+        "kept": "/srv/kept",  # configured: left alone
+    }
+    for group in ("os_glance_staging_store", "os_glance_tasks_store",
+                  "fast"):
+        server.CONF.clear_override("filesystem_store_datadir", group=group)
+
+
+def test_multi_store_refuses_reserved_names(conf):
+    conf(enabled_backends={"os_glance_tasks_store": "file"})
+    with mock.patch.object(store_setup, "glance_store"), \
+            pytest.raises(RuntimeError, match="reserved"):
+        server.initialize_stores()
+
+
+def test_app_loader_runs_checks_then_loads():
+    calls = []
+    loader = server.AppLoader("glance-api", flavor="x",
+                              checks=[lambda: calls.append("check")])
+    with mock.patch.object(config, "load_paste_app",
+                           side_effect=lambda *a: calls.append(a)):
+        loader.load()
+    assert calls == ["check", ("glance-api", "x", None)]
+
+
+def test_signal_queue_records_and_wakes():
+    queue = server.SignalQueue()
+    try:
+        queue.record(signal.SIGHUP)
+        queue.record(signal.SIGTERM)
+        queue.wait(5)   # returns at once: there is something pending
+        assert list(queue.pop_all()) == [signal.SIGHUP, signal.SIGTERM]
+        assert list(queue.pop_all()) == []
+    finally:
+        queue.close()
+
+
+def test_set_signal_handler_by_name_or_number():
+    handler = mock.Mock()
+    with mock.patch("signal.signal") as install:
+        server.BaseServer.set_signal_handler(
+            ["SIGHUP", signal.SIGTERM, "SIGNOSUCH"], handler)
+        server.BaseServer.set_signal_handler("SIGINT", handler)
+    assert [c.args for c in install.call_args_list] == [
+        (signal.SIGHUP, handler), (signal.SIGTERM, handler),
+        (signal.SIGINT, handler)]
+
+
+# --- the drain-safe protocol ------------------------------------------------
+
+def _protocol(cls, state):
+    proto = object.__new__(cls)
+    proto.conn_state = [("127.0.0.1", 1), mock.Mock(), state]
+    cls.fresh.add(proto)
+    return proto
+
+
+def test_silent_new_connections_are_closed_after_the_grace():
+    cls = server.make_protocol()
+    silent = _protocol(cls, "fresh")
+    busy = _protocol(cls, "fresh")
+    idle = _protocol(cls, eventlet.wsgi.STATE_IDLE)
+    waiting = cls.awaiting_first_request()
+    assert set(waiting) == {silent, busy}
+    # eventlet marks every connection closing when it stops accepting
+    for proto in (silent, busy, idle):
+        proto.conn_state[2] = eventlet.wsgi.STATE_CLOSE
+    busy.conn_state[2] = eventlet.wsgi.STATE_REQUEST   # its line came
+    with mock.patch("eventlet.greenio.shutdown_safe") as shutdown:
+        cls.close_if_silent(waiting)
+    shutdown.assert_called_once_with(silent.conn_state[1])
+
+
+def test_protocol_classes_do_not_share_state():
+    one, two = server.make_protocol(), server.make_protocol("ctx")
+    assert one.fresh is not two.fresh and two.ssl_context == "ctx"
+    one.draining = True
+    assert two.draining is False and server.HttpProtocol.draining is False
+
+
+# --- BaseServer ------------------------------------------------------------
+
+@pytest.fixture
+def sockets():
+    made = []
+
+    def new_socket(default_port):
+        sock = mock.Mock(name="socket%d" % len(made))
+        sock.getsockname.return_value = ("127.0.0.1", 1000 + len(made))
+        made.append(sock)
+        return sock
+
+    with mock.patch.object(server, "get_socket", side_effect=new_socket), \
+            mock.patch.object(server, "tune_socket") as tune:
+        yield made, tune
+
+
+def test_socket_is_made_once_and_kept_on_reload(sockets):
+    made, tune = sockets
+    srv = server.BaseServer()
+    srv.configure()
+    old = srv.conf_snapshot()
+    srv.configure(old, lambda name: False)
+    assert len(made) == 1 and srv.sock is made[0]
+    tune.assert_called_once_with(made[0])
+
+
+def test_socket_is_rebound_when_the_address_changes(sockets):
+    made, _tune = sockets
+    srv = server.BaseServer()
+    srv.configure()
+    srv.configure({}, lambda name: name == "bind_port")
+    assert len(made) == 2 and srv.sock is made[1]
+    made[0].close.assert_called_once_with()
+
+
+def test_single_process_server_keeps_its_socket(sockets):
+    made, _tune = sockets
+    srv = server.BaseServer()
+    srv.configure()
+    srv.rebind_allowed = False
+    srv.configure({}, lambda name: True)
+    assert len(made) == 1 and not made[0].close.called
+
+
+def test_configure_applies_limits(sockets, conf):
+    conf(max_header_line=1234, client_socket_timeout=0)
+    srv = server.BaseServer(initialize_glance_store=True)
+    with mock.patch.object(server, "initialize_stores") as stores, \
+            mock.patch.object(eventlet.wsgi, "MAX_HEADER_LINE", 8192):
+        srv.configure()
+        assert eventlet.wsgi.MAX_HEADER_LINE == 1234
+    stores.assert_called_once_with()
+    assert srv.client_socket_timeout is None and srv.ssl_context is None
+    conf(client_socket_timeout=30)
+    srv.configure()
+    assert srv.client_socket_timeout == 30
+
+
+def test_wsgi_options(conf):
+    conf(http_keepalive=False)
+    srv = server.BaseServer(threads=7)
+    srv.pool, srv.protocol = mock.Mock(), mock.Mock()
+    srv.client_socket_timeout = 12
+    opts = srv.wsgi_options()
+    assert opts["debug"] is False and opts["keepalive"] is False
+    assert opts["socket_timeout"] == 12 and opts["max_size"] == 7
+    assert opts["custom_pool"] is srv.pool
+    assert opts["protocol"] is srv.protocol and "environ" not in opts
+    srv.ssl_context = mock.Mock()
+    assert srv.wsgi_options()["environ"]["wsgi.url_scheme"] == "https"
+
+
+def test_reload_keeps_everything_when_files_are_unreadable():
+    srv = server.BaseServer()
+    with mock.patch.object(server.CONF, "reload_config_files",
+                           return_value=False), \
+            mock.patch.object(srv, "configure") as configure:
+        assert srv.reload() is False
+    assert not configure.called
+
+
+def test_reload_reconfigures_with_what_changed(conf):
+    srv = server.BaseServer()
+
+    def reread():
+        conf(bind_port=1234)
+        return True
+
+    with mock.patch.object(server.CONF, "reload_config_files",
+                           side_effect=reread), \
+            mock.patch.object(server, "_setup_logging"), \
+            mock.patch.object(srv, "configure") as configure:
+        assert srv.reload() is True
+    old_conf, has_changed = configure.call_args.args
+    assert old_conf["bind_port"] is None
+    assert has_changed("bind_port") and not has_changed("bind_host")
+
+
+def test_reload_survives_a_configuration_that_cannot_apply():
+    srv = server.BaseServer()
+    with mock.patch.object(server.CONF, "reload_config_files",
+                           return_value=True), \
+            mock.patch.object(server, "_setup_logging"), \
+            mock.patch.object(srv, "configure",
+                              side_effect=RuntimeError("bad cert")):
+        assert srv.reload() is False
+
+
+def test_hup_records_a_reload():
+    srv = server.BaseServer()
+    srv._signals = mock.Mock()
+    srv.hup(signal.SIGHUP, None)
+    srv._signals.record.assert_called_once_with(signal.SIGHUP)
+
+
+def test_boot_loads_the_app_and_the_prefetcher():
+    app = object()
+    srv = server.BaseServer(initialize_prefetcher=True)
+    srv.application = app
+    with mock.patch.object(srv, "cache_images") as cache_images:
+        srv.boot()
+    assert srv.app is app and cache_images.called
+    loader = mock.Mock(spec=server.AppLoader)
+    srv.application = loader
+    srv.boot()
+    assert srv.app is loader.load.return_value
+    assert server.BaseServer().cache_images() is None
+
+
+def test_stop_accepting_starts_a_bounded_drain(conf):
+    conf(graceful_shutdown_timeout=7)
+    srv = server.BaseServer()
+    srv.protocol, srv.pool = server.make_protocol(), mock.Mock()
+    srv._server_thread = mock.Mock()
+    with mock.patch("eventlet.spawn_after") as later:
+        srv.stop_accepting()
+        srv.stop_accepting()   # once only
+    assert srv.draining and srv.protocol.draining
+    srv._server_thread.kill.assert_called_once_with()
+    delays = sorted(c.args[0] for c in later.call_args_list)
+    assert delays == [server._FRESH_CONNECTION_GRACE, 7]
+
+
+def _watch(srv, *batches, on_hup=None):
+    srv._signals = mock.Mock()
+    srv._signals.green_wait.side_effect = [None] * len(batches) + [_Stop]
+    srv._signals.pop_all.side_effect = [list(b) for b in batches]
+
+    def drain():
+        srv.draining = True
+
+    with mock.patch.object(srv, "stop_accepting",
+                           side_effect=drain) as stop, \
+            mock.patch.object(server, "_exit") as exit_now, \
+            pytest.raises(_Stop):
+        srv.watch_signals(on_hup)
+    return stop, exit_now
+
+
+def test_worker_drains_once_whatever_the_signals():
+    srv = server.BaseServer()
+    stop, exit_now = _watch(srv, [signal.SIGINT], [signal.SIGTERM],
+                            [signal.SIGHUP])
+    stop.assert_called_once_with()
+    assert not exit_now.called
+
+
+def test_single_process_reloads_on_hup_and_exits_on_a_second_term():
+    srv = server.BaseServer()
+    on_hup = mock.Mock()
+    stop, exit_now = _watch(srv, [signal.SIGHUP], [signal.SIGTERM],
+                            [signal.SIGHUP, signal.SIGINT], on_hup=on_hup)
+    assert on_hup.call_count == 2
+    stop.assert_called_once_with()
+    exit_now.assert_called_once_with(1)
+
+
+def test_stop_accepting_without_timeout_waits_forever(conf):
+    conf(graceful_shutdown_timeout=0)
+    srv = server.BaseServer()
+    srv.protocol, srv.pool = server.make_protocol(), mock.Mock()
+    srv._server_thread = mock.Mock()
+    with mock.patch("eventlet.spawn_after") as later:
+        srv.stop_accepting()
+    assert [c.args[0] for c in later.call_args_list] == [
+        server._FRESH_CONNECTION_GRACE]
+
+
+# --- PosixServer: the supervisor's decisions --------------------------------
+
+@pytest.fixture
+def posix(conf):
+    conf(graceful_shutdown_timeout=10)
+    srv = server.PosixServer()
+    srv.workers = 2
+    srv.generation = 1
+    srv.sock = mock.Mock()
+    pids = iter(range(100, 200))
+
+    def spawn():
+        pid = next(pids)
+        srv.children[pid] = server._Worker(pid, srv.generation)
+        return pid
+
+    with mock.patch.object(srv, "spawn_worker", side_effect=spawn), \
+            mock.patch("os.kill") as kill:
+        srv.kill = kill
+        yield srv
+
+
+def test_manage_workers_fills_the_generation(posix):
+    posix.manage_workers()
+    assert sorted(posix.children) == [100, 101]
+    posix.manage_workers()
+    assert len(posix.children) == 2
+
+
+def test_a_dead_worker_is_replaced(posix):
+    posix.manage_workers()
+    worker = posix.children.pop(100)
+    worker.started -= 60
+    posix.worker_exited(worker, -signal.SIGKILL)
+    assert not posix.stopping
+    posix.manage_workers()
+    assert sorted(posix.children) == [101, 102]
+
+
+def test_a_worker_dying_young_slows_respawns(posix):
+    posix.manage_workers()
+    posix.worker_exited(posix.children.pop(100), 1)
+    posix.manage_workers()
+    assert sorted(posix.children) == [101]
+    posix._respawn_after = 0
+    posix.manage_workers()
+    assert sorted(posix.children) == [101, 102]
+
+
+def test_boot_error_halts_instead_of_respawning(posix):
+    posix.manage_workers()
+    posix.worker_exited(posix.children.pop(100), server.WORKER_BOOT_ERROR)
+    assert posix.stopping and posix.exit_status == server.WORKER_BOOT_ERROR
+    assert posix.sock is None
+    posix.kill.assert_called_once_with(101, signal.SIGTERM)
+    posix.manage_workers()
+    assert sorted(posix.children) == [101]
+
+
+def test_term_drains_then_second_term_kills(posix):
+    posix.manage_workers()
+    posix.handle_term(signal.SIGTERM)
+    assert posix.stopping and posix.exit_status == 0
+    assert sorted(c.args for c in posix.kill.call_args_list) == [
+        (100, signal.SIGTERM), (101, signal.SIGTERM)]
+    assert all(w.retiring and w.deadline for w in posix.children.values())
+    posix.kill.reset_mock()
+    posix.handle_term(signal.SIGINT)
+    assert sorted(c.args for c in posix.kill.call_args_list) == [
+        (100, signal.SIGKILL), (101, signal.SIGKILL)]
+
+
+def test_overdue_workers_are_killed(posix):
+    posix.manage_workers()
+    posix.stop_workers([posix.children[100]])
+    posix.kill.reset_mock()
+    posix.kill_overdue()
+    assert not posix.kill.called
+    posix.children[100].deadline -= 100
+    posix.kill_overdue()
+    posix.kill_overdue()
+    posix.kill.assert_called_once_with(100, signal.SIGKILL)
+
+
+def test_retired_workers_are_not_replaced(posix):
+    posix.manage_workers()
+    posix.stop_workers([posix.children[100]])
+    posix.worker_exited(posix.children.pop(100), 0)
+    posix.generation += 1
+    posix.workers = 1
+    posix.manage_workers()
+    assert sorted(posix.children) == [101, 102]
+
+
+def test_reload_starts_a_new_generation_and_retires_the_old(posix):
+    posix.manage_workers()
+    with mock.patch.object(server.BaseServer, "reload", return_value=True):
+        assert posix.reload() is True
+    assert posix.generation == 2
+    assert sorted(posix.children) == [100, 101, 102, 103]
+    assert [w.retiring for _p, w in sorted(posix.children.items())] == [
+        True, True, False, False]
+    assert sorted(c.args for c in posix.kill.call_args_list) == [
+        (100, signal.SIGTERM), (101, signal.SIGTERM)]
+
+
+def test_failed_reload_changes_nothing(posix):
+    posix.manage_workers()
+    with mock.patch.object(server.BaseServer, "reload", return_value=False):
+        assert posix.reload() is False
+    assert posix.generation == 1 and not posix.kill.called
+
+
+def test_reload_to_zero_workers_keeps_the_workers(posix, conf):
+    posix.manage_workers()
+    conf(workers=0)
+    with mock.patch.object(server.BaseServer, "reload", return_value=True):
+        posix.reload()
+    assert posix.workers == 2
+    assert len([w for w in posix.children.values() if not w.retiring]) == 2
+
+
+def test_hup_while_stopping_is_ignored(posix):
+    posix.stopping = True
+    with mock.patch.object(posix, "reload") as reload:
+        posix.handle_hup()
+    assert not reload.called
+
+
+def test_handle_chld_reaps_every_exited_worker(posix):
+    posix.manage_workers()
+    statuses = [(100, 9), (555, 0), (0, 0)]   # 555 is not ours
+    with mock.patch.object(server._os, "waitpid", side_effect=statuses), \
+            mock.patch.object(posix, "worker_exited") as exited:
+        posix.handle_chld()
+    exited.assert_called_once_with(mock.ANY, -9)
+    assert list(posix.children) == [101]
+    with mock.patch.object(server._os, "waitpid",
+                           side_effect=ChildProcessError):
+        posix.handle_chld()
+
+
+def test_signals_are_dispatched_by_the_loop(posix):
+    posix._signals = server.SignalQueue()
+    try:
+        for sig in (signal.SIGHUP, signal.SIGCHLD, signal.SIGINT):
+            posix._signals.record(sig)
+        with mock.patch.object(posix, "handle_hup") as hup, \
+                mock.patch.object(posix, "handle_chld") as chld, \
+                mock.patch.object(posix, "handle_term") as term:
+            posix.dispatch_signals()
+        hup.assert_called_once_with()
+        chld.assert_called_once_with()
+        term.assert_called_once_with(signal.SIGINT)
+    finally:
+        posix._signals.close()
+
+
+def test_run_forever_returns_when_stopped_and_reaped(posix):
+    posix.manage_workers()
+    posix._signals = mock.Mock()
+    posix._signals.pop_all.side_effect = [[signal.SIGTERM], [], []]
+
+    def reap():
+        if posix.stopping:
+            posix.children.clear()
+
+    with mock.patch.object(posix, "handle_chld", side_effect=reap), \
+            mock.patch.object(posix, "set_signal_handler"):
+        assert posix.run_forever() == 0
+    assert posix.sock is None
+
+
+def test_spawn_worker_records_the_child():
+    srv = server.PosixServer()
+    srv.generation = 3
+    with mock.patch("os.fork", return_value=4242), \
+            mock.patch("signal.pthread_sigmask") as mask:
+        assert srv.spawn_worker() == 4242
+    assert srv.children[4242].generation == 3
+    assert mask.call_args_list[0].args[0] == signal.SIG_BLOCK
+    assert mask.call_args_list[-1].args[0] == signal.SIG_SETMASK
+
+
+def test_spawn_worker_survives_a_failed_fork():
+    srv = server.PosixServer()
+    with mock.patch("os.fork", side_effect=OSError(errno.EAGAIN, "no")):
+        assert srv.spawn_worker() is None
+    assert srv.children == {} and srv._respawn_after > 0
+
+
+def test_worker_boot_failure_is_its_exit_status():
+    srv = server.PosixServer()
+    with mock.patch("eventlet.hubs.use_hub"), \
+            mock.patch.object(srv, "boot", side_effect=RuntimeError("x")):
+        assert srv.run_child() == server.WORKER_BOOT_ERROR
+    with mock.patch("eventlet.hubs.use_hub"), \
+            mock.patch.object(srv, "boot", side_effect=SystemExit(1)):
+        assert srv.run_child() == server.WORKER_BOOT_ERROR
+
+
+def test_start_with_workers_zero_boots_in_process(sockets, conf):
+    conf(workers=0)
+    srv = server.PosixServer()
+    with mock.patch.object(srv, "start_workers") as start_workers:
+        srv.start(lambda env, start: [], default_port=9292)
+    assert srv.workers == 0 and srv.app is not None
+    assert not start_workers.called
+
+
+def test_start_forks_the_workers(sockets, conf):
+    conf(workers=3)
+    srv = server.PosixServer()
+    with mock.patch.object(srv, "start_workers") as start_workers:
+        srv.start(object(), default_port=9292)
+    assert srv.workers == 3 and srv.app is None
+    start_workers.assert_called_once_with()
+
+
+# --- bootstrap and the entry points -----------------------------------------
+
+@pytest.fixture
+def quiet_bootstrap():
+    with mock.patch.object(bootstrap, "CONF") as conf, \
+            mock.patch.object(bootstrap, "logging") as logging, \
+            mock.patch.object(config, "parse_args") as parse, \
+            mock.patch.object(server, "register_cli_opts") as cli, \
+            mock.patch.object(server, "set_eventlet_hub") as hub, \
+            mock.patch.object(glance.async_, "set_threadpool_model") as tp:
+        yield mock.Mock(conf=conf, logging=logging, parse=parse, cli=cli,
+                        hub=hub, threadpool=tp)
+
+
+def test_bootstrap_for_the_daemon(quiet_bootstrap):
+    b = quiet_bootstrap
+    bootstrap.bootstrap(["--config-file", "x"], "glance-api", "eventlet")
+    b.parse.assert_called_once_with(args=["--config-file", "x"],
+                                    prog="glance-api",
+                                    default_config_files=None)
+    b.logging.register_options.assert_called_once_with(b.conf)
+    b.logging.setup.assert_called_once_with(b.conf, "glance")
+    b.cli.assert_called_once_with()
+    b.threadpool.assert_called_once_with("eventlet")
+    b.hub.assert_called_once_with()
+
+
+def test_bootstrap_for_tools(quiet_bootstrap):
+    b = quiet_bootstrap
+    bootstrap.bootstrap([], "glance-cache-pruner", "native")
+    b.threadpool.assert_called_once_with("native")
+    assert not b.hub.called and not b.cli.called
+
+
+def test_bootstrap_refuses_unknown_models(quiet_bootstrap):
+    with pytest.raises(ValueError):
+        bootstrap.bootstrap([], "x", "threads")
+
+
+def test_bootstrap_without_a_threadpool_module(quiet_bootstrap):
+    with mock.patch.object(bootstrap, "glance") as fake:
+        fake.async_ = object()
+        bootstrap.bootstrap([], "x", "native")
+
+
+def _console_scripts():
+    parser = configparser.ConfigParser()
+    parser.read(REPO / "setup.cfg")
+    lines = parser["options.entry_points"]["console_scripts"].splitlines()
+    return [tuple(p.strip() for p in line.split("="))
+            for line in lines if line.strip()]
+
+
+class _Stop(Exception):
+    pass
+
+
+def _import_entry_point(module_name):
+    """Import a cmd module; glance.cmd.api without monkey-patching us."""
+    with mock.patch("eventlet.patcher.monkey_patch") as patch:
+        module = importlib.import_module(module_name)
+    return module, patch
+
+
+def _entry_points():
+    for script, target in _console_scripts():
+        yield pytest.param(script, target, id=script)
+
+
+@pytest.mark.parametrize("script,target", _entry_points())
+def test_every_entry_point_bootstraps_first(script, target):
+    module_name, func = target.split(":")
+    module, _patch = _import_entry_point(module_name)
+    with mock.patch.object(bootstrap, "bootstrap",
+                           side_effect=_Stop) as boot, \
+            pytest.raises(_Stop):
+        getattr(module, func)([])
+    assert boot.call_args.kwargs.get("prog", boot.call_args.args[1:2]
+                                     and boot.call_args.args[1]) == script
+
+
+def test_api_entry_point_monkey_patches():
+    sys.modules.pop("glance.cmd.api", None)
+    _module, patch = _import_entry_point("glance.cmd.api")
+    patch.assert_called_once_with()
+
+
+@pytest.fixture
+def api_cmd():
+    module, _patch = _import_entry_point("glance.cmd.api")
+    with mock.patch.object(bootstrap, "bootstrap"), \
+            mock.patch.object(module, "prepare_data"), \
+            mock.patch.object(module.server, "PosixServer") as srv_cls:
+        yield module, srv_cls.return_value
+
+
+def test_api_main_runs_the_server(api_cmd):
+    module, srv = api_cmd
+    srv.wait.return_value = 0
+    assert module.main([]) == 0
+    loader = srv.start.call_args.args[0]
+    assert isinstance(loader, server.AppLoader)
+    assert loader.app_name == "glance-api"
+    assert loader.checks == (module.check_database,)
+    assert srv.start.call_args.kwargs == {"default_port": 9292}
+
+
+def test_api_main_reports_failures(api_cmd, capsys):
+    module, srv = api_cmd
+    srv.start.side_effect = RuntimeError("Could not bind to x")
+    assert module.main([]) == 1
+    assert "glance-api: Could not bind to x" in capsys.readouterr().err
+    srv.start.side_effect = None
+    srv.wait.return_value = server.WORKER_BOOT_ERROR
+    assert module.main([]) == server.WORKER_BOOT_ERROR
+    assert "a worker failed to boot" in capsys.readouterr().err
+
+
+def test_api_main_reports_config_errors(api_cmd, capsys):
+    module, _srv = api_cmd
+    with mock.patch.object(bootstrap, "bootstrap",
+                           side_effect=server.cfg.ConfigFileParseError(
+                               "f", "bad")):
+        assert module.main([]) == 2
+    assert "configuration error" in capsys.readouterr().err
+
+
+def test_api_prefetcher_follows_the_flavor(api_cmd, conf):
+    module, _srv = api_cmd
+    assert not module.prefetcher_wanted()
+    conf(flavor="keystone+cachemanagement", group="paste_deploy")
+    assert module.prefetcher_wanted()
+
+
+# --- glance.wsgi.api -------------------------------------------------------
+
+def test_wsgi_config_files_from_the_environment():
+    from glance.wsgi import api
+    assert api.config_files({}) is None
+    assert api.config_files({"GLANCE_CONFIG_FILE": " /a.conf, ,/b.conf"}) \
+        == ["/a.conf", "/b.conf"]
+
+
+def test_wsgi_application_is_built_once(monkeypatch):
+    from glance.wsgi import api
+    monkeypatch.setenv("GLANCE_CONFIG_FILE", "/etc/x.conf")
+    vars(api).pop("application", None)   # (hasattr would build it)
+    with mock.patch.object(bootstrap, "bootstrap") as boot, \
+            mock.patch.object(server, "initialize_stores") as stores, \
+            mock.patch.object(config, "load_paste_app") as load:
+        app = api.application
+        assert api.application is app is load.return_value
+    boot.assert_called_once_with([], prog="glance-api",
+                                 thread_model="native",
+                                 default_config_files=["/etc/x.conf"])
+    stores.assert_called_once_with()
+    load.assert_called_once_with("glance-api")
+    with pytest.raises(AttributeError):
+        api.something_else   # noqa: B018
+    vars(api).pop("application")
+
+
+def test_connection_pool_marks_accepted_connections_busy():
+    pool = server.ConnectionPool(size=2)
+    connection = [("127.0.0.1", 1), object(), eventlet.wsgi.STATE_IDLE]
+    seen = []
+    pool.spawn(lambda conn: seen.append(conn[2]), connection).wait()
+    # eventlet's shutdown of "idle" connections must not cut this one
+    assert seen == ["fresh"]
+    closed = [("127.0.0.1", 2), object(), eventlet.wsgi.STATE_CLOSE]
+    pool.spawn(lambda conn: None, closed).wait()
+    assert closed[2] == eventlet.wsgi.STATE_CLOSE

@@ -1,0 +1,72 @@
+"""Version negotiation: URL and media-type versions, the version list."""
+import json
+
+import pytest
+import webob
+
+from glance.api.middleware import version_negotiation
+
+
+def echo_app(environ, start_response):
+    body = json.dumps({"path": environ["PATH_INFO"],
+                       "version": environ.get("api.version")}).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [body]
+
+
+def call(path, **headers):
+    app = version_negotiation.VersionNegotiationFilter(echo_app)
+    req = webob.Request.blank(path, headers=headers)
+    return req.get_response(app)
+
+
+@pytest.mark.parametrize("prefix", ["/v2", "/v2.0", "/v2.9", "/v2.18"])
+def test_url_versions_rewrite_to_v2(prefix):
+    resp = call(prefix + "/images")
+    assert resp.status_int == 200
+    assert resp.json["path"] == "/v2/images"
+
+
+@pytest.mark.parametrize("path", ["/v1/images", "/v3/images", "/v2.19/x",
+                                  "/foo", "/images", "/v2.x/images"])
+def test_unknown_versions_get_300(path):
+    resp = call(path)
+    assert resp.status_int == 300
+    ids = [v["id"] for v in resp.json["versions"]]
+    assert ids[0] == "v2.18" and ids[-1] == "v2.0" and len(ids) == 19
+
+
+def test_versions_200_and_root_300():
+    assert call("/versions").status_int == 200
+    resp = call("/")
+    assert resp.status_int == 300
+    current = [v for v in resp.json["versions"] if v["status"] == "CURRENT"]
+    assert [v["id"] for v in current] == ["v2.18"]
+    assert resp.json["versions"][0]["links"] == [
+        {"rel": "self", "href": "http://localhost/v2/"}]
+
+
+def test_media_type_version():
+    resp = call("/images", Accept="application/vnd.openstack.images-v2.1")
+    assert resp.json["path"] == "/v2/images"
+    resp = call("/images", Accept="application/vnd.openstack.images-v1")
+    assert resp.status_int == 300
+
+
+def test_every_response_has_request_id():
+    for path in ("/", "/versions", "/v2/images", "/bogus"):
+        rid = call(path).headers["x-openstack-request-id"]
+        assert rid.startswith("req-") and len(rid) == 40
+
+
+@pytest.mark.parametrize("path", ["/v1/cached_images", "/v1/queued_images",
+                                  "/v1/cached_images/abc",
+                                  "/v1/queued_images/abc/"])
+def test_legacy_cache_paths_pass_through(path):
+    resp = call(path)
+    assert resp.status_int == 200 and resp.json["path"] == path
+
+
+@pytest.mark.parametrize("path", ["/v1/images", "/v1/cached_images/a/b"])
+def test_other_v1_paths_still_get_the_version_list(path):
+    assert call(path).status_int == 300

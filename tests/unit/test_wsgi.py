@@ -1,0 +1,319 @@
+"""The WSGI toolkit of glance.common.wsgi: routing, negotiation, bodies,
+and the one place exceptions become HTTP responses (Resource)."""
+import datetime
+import io
+import json
+import re
+
+import pytest
+import webob
+import webob.exc
+
+from glance.common import exception
+from glance.common import wsgi
+
+REQUEST_ID = re.compile(r"req-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+
+
+class Controller:
+    """Actions echoing what they got, or raising what they are told."""
+
+    def index(self, req):
+        return {"action": "index"}
+
+    def show(self, req, item_id):
+        return {"action": "show", "id": item_id}
+
+    def create(self, req, body):
+        return {"action": "create", "body": body}
+
+    def update(self, req, item_id, body=None):
+        return {"action": "update", "id": item_id, "body": body}
+
+    def delete(self, req, item_id):
+        return webob.Response(status=204)
+
+    def fail(self, req, kind):
+        raise ERRORS[kind]
+
+
+ERRORS = {
+    "notfound": exception.ImageNotFound(image_id="abc"),
+    "forbidden": exception.Forbidden(action="fly"),
+    "conflict": exception.Duplicate(),
+    "toolarge": exception.RequestEntityTooLarge(limit=10),
+    "range": exception.RequestedRangeNotSatisfiable(),
+    "webob": webob.exc.HTTPPreconditionFailed(explanation="precondition"),
+    "glance500": exception.GlanceException("secret internal detail"),
+    "bug": KeyError("secret-key-name"),
+    "broken": ZeroDivisionError("secret division"),
+}
+
+
+def make_app():
+    mapper = wsgi.APIMapper()
+    resource = wsgi.Resource(Controller())
+    mapper.connect_methods("/items", resource,
+                           {"GET": "index", "POST": "create"})
+    mapper.connect_methods("/items/{item_id}", resource,
+                           {"GET": "show", "PATCH": "update",
+                            "DELETE": "delete"})
+    mapper.connect("/fail/{kind}", controller=resource, action="fail",
+                   conditions={"method": ["GET"]})
+    # the outermost middleware of a pipeline sets the request id header
+    return wsgi.Middleware(wsgi.Router(mapper))
+
+
+def call(path, method="GET", body=None, headers=None, app=None):
+    req = webob.Request.blank(path, method=method, headers=headers or {})
+    if body is not None:
+        req.body = body if isinstance(body, bytes) else body.encode()
+    return req.get_response(app or make_app())
+
+
+# --- routing -----------------------------------------------------------------
+
+def test_routes_to_actions_with_arguments():
+    assert call("/items").json == {"action": "index"}
+    assert call("/items/42").json == {"action": "show", "id": "42"}
+    assert call("/items/42", "DELETE").status_int == 204
+
+
+def test_unknown_path_is_404():
+    assert call("/nothing/here").status_int == 404
+
+
+@pytest.mark.parametrize("path,method,allowed", [
+    ("/items", "PUT", "GET, POST"),
+    ("/items", "DELETE", "GET, POST"),
+    ("/items/1", "POST", "GET, PATCH, DELETE"),
+])
+def test_other_methods_get_405_with_allow(path, method, allowed):
+    resp = call(path, method)
+    assert resp.status_int == 405
+    assert resp.headers["Allow"] == allowed
+    assert REQUEST_ID.fullmatch(resp.headers["x-openstack-request-id"])
+
+
+def test_bad_utf8_url_is_400():
+    resp = call("/items/%ff%fe")
+    assert resp.status_int == 400
+
+
+# --- request helpers ---------------------------------------------------------
+
+@pytest.mark.parametrize("accept,expected", [
+    (None, "application/json"),
+    ("application/json", "application/json"),
+    ("application/octet-stream", "application/octet-stream"),
+    ("application/octet-stream;q=0.5, application/json", "application/json"),
+    ("text/html", "application/json"),
+])
+def test_best_match_content_type(accept, expected):
+    headers = {"Accept": accept} if accept else {}
+    req = wsgi.Request.blank("/", headers=headers)
+    assert req.best_match_content_type() == expected
+
+
+def test_get_content_type():
+    req = wsgi.Request.blank("/", headers={"Content-Type": "text/plain"})
+    with pytest.raises(exception.InvalidContentType):
+        req.get_content_type(("application/json",))
+    with pytest.raises(exception.InvalidContentType):
+        wsgi.Request.blank("/").get_content_type(("application/json",))
+    req = wsgi.Request.blank(
+        "/", headers={"Content-Type": "application/json; charset=UTF-8"})
+    assert req.get_content_type(("application/json",)) == "application/json"
+
+
+def _range(header, size=100):
+    headers = {"Range": header} if header else {}
+    return wsgi.Request.blank("/", headers=headers).get_range_from_request(
+        size)
+
+
+def test_range_parsing():
+    assert _range(None) is None
+    assert _range("bytes=0-9").range_for_length(100) == (0, 10)
+    assert _range("bytes=90-").range_for_length(100) == (90, 100)
+    assert _range("bytes=-10").range_for_length(100) == (90, 100)
+    assert _range("bytes=95-200").range_for_length(100) == (95, 100)
+
+
+@pytest.mark.parametrize("header", ["bytes=100-200", "bytes=500-",
+                                    "bytes=9-3", "items=0-1", "garbage"])
+def test_unsatisfiable_or_malformed_range_is_416(header):
+    with pytest.raises(exception.RequestedRangeNotSatisfiable):
+        _range(header)
+
+
+def test_multiple_ranges_are_400():
+    with pytest.raises(exception.BadRequest) as info:
+        _range("bytes=0-1,5-6")
+    assert info.value.code == 400
+    assert "multiple ranges" in str(info.value)
+
+
+def test_params_never_read_the_body():
+    req = wsgi.Request.blank("/?a=1", method="POST", body=b"b=2",
+                             content_type="application/x-www-form-"
+                                          "urlencoded")
+    assert dict(req.params) == {"a": "1"}
+
+
+# --- request bodies ----------------------------------------------------------
+
+def test_json_body_reaches_the_action():
+    resp = call("/items", "POST", json.dumps({"name": "x"}),
+                {"Content-Type": "application/json"})
+    assert resp.json == {"action": "create", "body": {"name": "x"}}
+
+
+@pytest.mark.parametrize("body", ["{not json", "[1, 2", b"\xff\xfe",
+                                  "[" * 50000 + "]" * 50000])
+def test_malformed_json_is_400(body):
+    resp = call("/items", "POST", body,
+                {"Content-Type": "application/json"})
+    assert resp.status_int == 400
+    assert "Traceback" not in resp.text
+
+
+def test_body_of_a_get_is_ignored():
+    resp = call("/items/1", "GET", "{not json")
+    assert resp.status_int == 200
+
+
+def test_read_body_limit_declared_length(conf):
+    conf(max_request_body_size=10)
+    resp = call("/items", "POST", json.dumps({"name": "x" * 20}),
+                {"Content-Type": "application/json"})
+    assert resp.status_int == 413
+    assert "10" in resp.text
+
+
+def _chunked(body):
+    req = webob.Request.blank("/items", method="POST", headers={
+        "Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+    req.environ.pop("CONTENT_LENGTH", None)
+    req.environ["wsgi.input"] = io.BytesIO(body)
+    return req.get_response(make_app())
+
+
+def test_read_body_limit_chunked(conf):
+    conf(max_request_body_size=10)
+    resp = _chunked(b'{"a": "' + b"x" * 50 + b'"}')
+    assert resp.status_int == 413
+    resp = _chunked(b'{"a": 1}')
+    assert resp.json == {"action": "create", "body": {"a": 1}}
+
+
+def test_read_body_within_limit():
+    req = wsgi.Request.blank("/", method="POST", body=b"12345")
+    assert wsgi.read_body(req, limit=5) == b"12345"
+    with pytest.raises(exception.RequestEntityTooLarge):
+        wsgi.read_body(req, limit=4)
+
+
+# --- responses and exceptions ------------------------------------------------
+
+def test_serializer_handles_dates_sets_and_objects():
+    class Thing:
+        def to_dict(self):
+            return {"thing": True}
+
+    when = datetime.datetime(2024, 1, 2, 3, 4, 5, 678)
+    out = json.loads(wsgi.JSONResponseSerializer().to_json(
+        {"when": when, "tags": {"b", "a"}, "obj": Thing()}))
+    assert out == {"when": "2024-01-02T03:04:05", "tags": ["a", "b"],
+                   "obj": {"thing": True}}
+
+
+@pytest.mark.parametrize("kind,status,text", [
+    ("notfound", 404, "No image found with ID abc"),
+    ("forbidden", 403, "fly"),
+    ("conflict", 409, "already exists"),
+    ("toolarge", 413, "10 bytes"),
+    ("range", 416, "not satisfiable"),
+    ("webob", 412, "precondition"),
+])
+def test_exceptions_become_their_status(kind, status, text):
+    resp = call("/fail/" + kind)
+    assert resp.status_int == status
+    assert text in resp.text
+    assert REQUEST_ID.fullmatch(resp.headers["x-openstack-request-id"])
+
+
+@pytest.mark.parametrize("kind", ["glance500", "bug", "broken"])
+def test_unknown_errors_are_500_with_request_id_only(kind, caplog):
+    resp = call("/fail/" + kind)
+    assert resp.status_int == 500
+    rid = resp.headers["x-openstack-request-id"]
+    assert rid in resp.text
+    for leak in ("Traceback", "secret", "KeyError", "ZeroDivision"):
+        assert leak not in resp.text
+    assert rid in caplog.text and "secret" in caplog.text
+
+
+def test_exception_headers_are_sent():
+    class Moved(exception.GlanceException):
+        code = 409
+        headers = {"X-Why": "because"}
+
+    ERRORS["moved"] = Moved("moved away")
+    try:
+        resp = call("/fail/moved")
+    finally:
+        del ERRORS["moved"]
+    assert resp.status_int == 409 and resp.headers["X-Why"] == "because"
+
+
+def test_middleware_adds_request_id_and_can_short_circuit():
+    class Stop(wsgi.Middleware):
+        def process_request(self, req):
+            if req.path == "/stop":
+                return webob.Response(status=418)
+            return None
+
+    app = Stop(make_app())
+    resp = call("/stop", app=app)
+    assert resp.status_int == 418
+    assert REQUEST_ID.fullmatch(resp.headers["x-openstack-request-id"])
+    assert call("/items", app=app).json == {"action": "index"}
+
+
+def test_request_id_is_made_once_per_request():
+    environ = {}
+    rid = wsgi.request_id_for(environ)
+    assert REQUEST_ID.fullmatch(rid) and wsgi.request_id_for(environ) == rid
+    assert wsgi.request_id_for({}) != rid
+
+
+def test_server_names_are_reexported():
+    from glance.common import server
+    for name in ("BaseServer", "PosixServer", "Server", "get_socket",
+                 "get_bind_addr", "ssl_wrap_socket", "get_num_workers",
+                 "set_eventlet_hub", "initialize_glance_store",
+                 "initialize_multi_store", "register_cli_opts",
+                 "get_asynchronous_eventlet_pool"):
+        assert getattr(wsgi, name) is getattr(server, name)
+    assert wsgi.list_opts() == [(None, wsgi.body_opts)]
+
+
+def test_bad_chunked_body_anywhere_is_400():
+    import eventlet.wsgi
+
+    class Reads:
+        def upload(self, req):
+            raise eventlet.wsgi.ChunkReadError("invalid literal")
+
+        def stage(self, req):
+            raise OSError("unexpected end of file while parsing chunked "
+                          "data")
+
+    res = wsgi.Resource(Reads())
+    for action in ("upload", "stage"):
+        req = wsgi.Request.blank("/")
+        req.environ["wsgiorg.routing_args"] = ((), {"action": action})
+        resp = req.get_response(res)
+        assert resp.status_int == 400, action
+        assert b"Malformed or incomplete request body" in resp.body
