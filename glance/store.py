@@ -51,6 +51,7 @@ from oslo_utils.imageutils import format_inspector
 
 from glance.common import config
 from glance.common import exception
+from glance.common import file_body
 from glance.common.exception import (  # noqa: F401 - raised from here
     DataNotFound, IncompleteImageData, InvalidImageData, StorageFull,
     StorageWriteDenied, StoreAddDisabled, StoreUnavailable, UnknownStore,
@@ -611,74 +612,31 @@ def read_image(location, offset=0, length=None, chunk_size=None,
     return _checked_chunks(data, expected, target, url), expected
 
 
-class FileChunks:
+class FileChunks(file_body.FileRegion):
     """The data of a file store, ``expected`` bytes from where its open
-    file stands: an iterator of ``target``-sized chunks that raises
-    instead of ending short (as ``_checked_chunks``), which can also hand
-    the rest to ``sendfile`` without a copy through Python.
+    file stands: chunks of ``target`` bytes, or the rest by ``sendfile``
+    (see ``glance.common.file_body``); raises instead of ending short.
 
     ``exact_end``: the data must end there (a whole image), so a longer
     file is refused before anything is delivered.
     """
 
     def __init__(self, source, expected, target, url, exact_end=False):
+        super().__init__(source.fp, expected, target)
         self.source = source
-        self.fp = source.fp
         self.url = url
-        self.expected = expected
-        self.target = target
-        self.sent = 0
-        self.position = self.fp.tell()
-        self._check_end = exact_end
+        self.exact_end = exact_end
 
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        self._check_longer()
-        remaining = self.expected - self.sent
-        if remaining <= 0:
-            self.close()
-            raise StopIteration
-        try:
-            chunk = self.fp.read(min(self.target, remaining))
-        except BaseException:
-            self.close()
-            raise
-        if not chunk:
-            self.close()
-            _wrong_length(self.url, self.expected, self.sent)
-        self.sent += len(chunk)
-        self.position += len(chunk)
-        return chunk
-
-    def fileno(self):
-        return self.fp.fileno()
-
-    def sendfile(self, send):
-        """Deliver the rest with ``send(fd, offset, count)`` (bytes sent,
-        0 at the end of the file); OSError if the file ends short."""
-        try:
-            self._check_longer()
-            while self.sent < self.expected:
-                count = send(self.fp.fileno(), self.position,
-                             self.expected - self.sent)
-                if not count:
-                    _wrong_length(self.url, self.expected, self.sent)
-                self.sent += count
-                self.position += count
-        finally:
-            self.close()
-
-    def _check_longer(self):
-        if not self._check_end:
+    def start(self):
+        if not self.exact_end:
             return
-        self._check_end = False
         size = os.fstat(self.fp.fileno()).st_size
-        if size > self.position - self.sent + self.expected:
-            self.close()
-            _wrong_length(self.url, self.expected,
-                          "more than %d" % self.expected)
+        if size > self.position + self.length:
+            _wrong_length(self.url, self.length,
+                          "more than %d" % self.length)
+
+    def short(self):
+        _wrong_length(self.url, self.length, self.sent)
 
     def close(self):
         self.source.close()

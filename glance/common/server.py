@@ -41,6 +41,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from glance.common import config
+from glance.common import file_body
 from glance.common.sockets import format_addr  # noqa: F401
 from glance.common.sockets import get_bind_addr  # noqa: F401
 from glance.common.sockets import get_socket
@@ -553,7 +554,15 @@ class BaseServer:
         return options
 
     def _dispatch(self, environ, start_response):
-        return self.app(environ, start_response)
+        environ["wsgi.file_wrapper"] = file_body.FileWrapper
+        response_headers = []
+
+        def start(status, headers, exc_info=None):
+            response_headers[:] = headers
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, start)
+        return file_body.serve(result, environ, response_headers)
 
     def watch_signals(self, on_hup=None):
         """Green thread acting on the signals recorded by the handlers.

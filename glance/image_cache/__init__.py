@@ -17,6 +17,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from glance.common import config
+from glance.common import file_body
 from glance.i18n import _
 from glance.image_cache import drivers
 from glance.image_cache.drivers import base as driver_base
@@ -195,35 +196,22 @@ class ImageCache:
 
     def read_iter(self, image_id, offset=0, length=None,
                   chunk_size=CHUNK_SIZE):
-        """``(chunks, size)``: the cached data from ``offset``; the hit
-        counts when the last chunk was read from disk. FileNotFoundError if the
-        image is not cached (the file is open when this returns, so a
-        later eviction does not cut the read short)."""
+        """``(chunks, size)``: the cached data from ``offset``, a
+        ``FileRegion`` (iterable, or sent by ``sendfile``); the hit counts
+        when the last bytes are read. FileNotFoundError if the image is
+        not cached (the file is open when this returns, so a later
+        eviction does not cut the read short)."""
         f = self.driver.open_for_read(image_id)
-        size = os.fstat(f.fileno()).st_size
-        if length is None:
-            length = max(size - offset, 0)
-        return self._file_chunks(image_id, f, offset, length,
-                                 chunk_size), length
-
-    def _file_chunks(self, image_id, f, offset, length, chunk_size):
-        with f:
-            if offset:
-                f.seek(offset)
-            remaining = length
-            while remaining > 0:
-                chunk = f.read(min(chunk_size, remaining))
-                if not chunk:
-                    raise OSError(_("Cached image %s is shorter than "
-                                    "expected") % image_id)
-                remaining -= len(chunk)
-                if remaining <= 0:
-                    # count before the last chunk goes out: a client that
-                    # has every byte may ask for the stats at once
-                    self.driver.record_hit(image_id)
-                yield chunk
-        if length <= 0:
-            self.driver.record_hit(image_id)
+        try:
+            size = os.fstat(f.fileno()).st_size
+            if length is None:
+                length = max(size - offset, 0)
+            f.seek(offset)
+        except BaseException:
+            f.close()
+            raise
+        return _CachedRegion(self.driver, image_id, f, length,
+                             chunk_size), length
 
     # --- writing ---
 
@@ -307,3 +295,23 @@ def _driver_kwargs(cls):
     if issubclass(cls, sqlite.Driver):
         return {"db_name": CONF.image_cache_sqlite_db}
     return {}
+
+
+class _CachedRegion(file_body.FileRegion):
+    """A cached file being served; a complete read counts as a hit."""
+
+    def __init__(self, driver, image_id, f, length, chunk_size):
+        super().__init__(f, length, chunk_size)
+        self.driver = driver
+        self.image_id = image_id
+
+    def short(self):
+        raise OSError(_("Cached image %s is shorter than expected")
+                      % self.image_id)
+
+    def done(self):
+        try:
+            self.driver.record_hit(self.image_id)
+        except Exception:  # noqa: BLE001 - a lost count, not a lost read
+            LOG.exception("Cannot count a hit of cached image %s",
+                          self.image_id)

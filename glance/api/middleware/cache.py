@@ -18,6 +18,7 @@ import webob.exc
 from oslo_log import log as logging
 
 from glance.common import exception
+from glance.common import file_body
 from glance.common import wsgi
 from glance.services import cache as service
 
@@ -80,6 +81,9 @@ class CacheFilter(wsgi.Middleware):
             return None  # evicted meanwhile: the API serves it
         LOG.debug("Serving image %s from the cache", image_id)
         req.environ["glance.cache.hit"] = True
+        wrapper = req.environ.get("wsgi.file_wrapper")
+        if wrapper is file_body.FileWrapper:
+            chunks = wrapper(chunks)
         return _data_response(chunks, length, content_range,
                               image["checksum"])
 

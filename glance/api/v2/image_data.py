@@ -5,23 +5,19 @@ The deserializer hands the request body stream to the service unread
 the serializer answers 204 to uploads and streams downloads: 200 with
 Content-Length and Content-MD5, or 206 with Content-Range.
 
-Data from a file store goes to the socket by ``sendfile`` (no copy
-through Python) when nothing stands between the body and eventlet.wsgi:
-the first chunk is yielded as usual (eventlet writes the status line,
-the headers and it), and if the one that asks for the next chunk is
-eventlet.wsgi's own loop, the rest is sent by ``sendfile`` on the
-connection's plain (not TLS) socket. A middleware that iterates the body
-(a cache tee, gzip) gets every chunk as before.
+Data from a file store is handed to glance-api's ``wsgi.file_wrapper``
+(``glance.common.file_body``): when nothing wraps the body on its way
+back to the server, the server sends it with ``sendfile`` on a plain
+(not TLS) connection. A middleware that iterates the body (a cache tee,
+gzip) gets every chunk as before.
 """
-import contextlib
 import io
 import re
-import sys
 
 import webob.exc
 
 from glance.common import exception
-from glance.common import utils
+from glance.common import file_body
 from glance.common import wsgi
 from glance.i18n import _
 from glance.services import image_data as service
@@ -137,46 +133,13 @@ class ResponseSerializer(wsgi.JSONResponseSerializer):
 
 
 def body(chunks, request):
-    """The response body: ``chunks``, sent by ``sendfile`` past the first
-    one when possible (see the module's docstring)."""
-    sock = _plain_socket(request)
-    if sock is None or not hasattr(chunks, "sendfile"):
-        return chunks
-    # eventlet.wsgi then writes each chunk as it comes: once the first
-    # one is asked for again, the head and the first chunk are sent.
-    request.environ["eventlet.minimum_write_chunk_size"] = 0
-    return _sendfile_body(chunks, sock)
-
-
-def _plain_socket(request):
-    if request is None:
-        return None
-    server_input = request.environ.get("eventlet.input")
-    get_socket = getattr(server_input, "get_socket", None)
-    sock = get_socket() if get_socket is not None else None
-    if sock is None or hasattr(sock, "getpeercert"):
-        return None  # no socket, or TLS: the bytes must be encrypted
-    return sock
-
-
-def _sendfile_body(chunks, sock):
-    with contextlib.closing(chunks):
-        first = next(chunks, b"")
-        if not first:
-            return
-        yield first
-        if not _asked_by_server():
-            yield from chunks
-            return
-        chunks.sendfile(lambda fd, offset, count:
-                        utils.sendfile(sock, fd, offset, count))
-
-
-def _asked_by_server():
-    """Whether the caller of the generator calling this is the WSGI
-    server's response loop itself (nothing wraps the body)."""
-    caller = sys._getframe(2)
-    return caller.f_globals.get("__name__") == "eventlet.wsgi"
+    """The response body: ``chunks``, handed to glance-api's file wrapper
+    when they can go by ``sendfile`` (see the module's docstring)."""
+    wrapper = request.environ.get("wsgi.file_wrapper") \
+        if request is not None else None
+    if wrapper is file_body.FileWrapper and hasattr(chunks, "sendfile"):
+        return wrapper(chunks)
+    return chunks
 
 
 def create_resource():
