@@ -8,7 +8,10 @@
     glance-cache-manage [options] delete-queued-image IMAGE_ID
     glance-cache-manage [options] delete-all-queued-images
 
-It talks to the node's cache API (``--host``, ``--port``, ``--https``);
+It talks to the node's cache API (``--host``, ``--port``, ``--https``)
+with the token of ``--os-auth-token`` (``OS_AUTH_TOKEN``) or, without one,
+one it gets from Keystone when the auth strategy is ``keystone`` (the
+default when ``OS_AUTH_URL``, ``OS_USERNAME`` and ``OS_PASSWORD`` are set);
 destructive commands ask for confirmation unless ``--force``. Exit status:
 0 on success, 1 when the server is unreachable or refuses, 2 on bad usage.
 """
@@ -145,6 +148,30 @@ def make_parser():
                         dest="os_auth_token",
                         default=env.get("OS_AUTH_TOKEN"),
                         help="Authentication token (env OS_AUTH_TOKEN).")
+    # Keystone login, when no token is given; what is left unset comes
+    # from the OS_* variables in cache_client.get_client.
+    parser.add_argument("--os-username", "--os_username",
+                        dest="os_username", help="Keystone user name "
+                                                 "(env OS_USERNAME).")
+    parser.add_argument("--os-password", "--os_password",
+                        dest="os_password", help="Keystone password "
+                                                 "(env OS_PASSWORD).")
+    parser.add_argument("--os-project-name", "--os-tenant-name",
+                        "--os_tenant_name", dest="os_project_name",
+                        help="Keystone project (env OS_PROJECT_NAME or "
+                             "OS_TENANT_NAME).")
+    parser.add_argument("--os-auth-url", "--os_auth_url", dest="os_auth_url",
+                        help="Keystone URL (env OS_AUTH_URL).")
+    parser.add_argument("--os-region-name", "--os_region_name",
+                        dest="os_region_name",
+                        help="Region (env OS_REGION_NAME); kept for "
+                             "compatibility: the node is --host.")
+    parser.add_argument("--os-auth-strategy", "--os_auth_strategy",
+                        dest="os_auth_strategy",
+                        choices=("keystone", "noauth"),
+                        help="'keystone' logs in when no token is given "
+                             "(env OS_AUTH_STRATEGY; default: keystone "
+                             "when auth URL, user and password are set).")
     parser.add_argument("--https", action="store_true",
                         help="Talk HTTPS.")
     parser.add_argument("-k", "--insecure", action="store_true",
@@ -174,6 +201,9 @@ def main(argv=None):
     client = cache_client.get_client(
         args.host, port=args.port, timeout=args.timeout,
         use_ssl=args.https, auth_token=args.os_auth_token,
+        username=args.os_username, password=args.os_password,
+        tenant=args.os_project_name, auth_url=args.os_auth_url,
+        auth_strategy=args.os_auth_strategy, region=args.os_region_name,
         insecure=args.insecure)
     fn, _takes_id = COMMANDS[args.command]
     try:

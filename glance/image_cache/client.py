@@ -6,6 +6,9 @@ It speaks the legacy routes the cache management middleware keeps for it
 """
 import os
 
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1.identity import v3 as ks_v3
+from keystoneauth1 import session as ks_session
 import requests
 
 DEFAULT_PORT = 9292
@@ -82,6 +85,43 @@ class CacheClient:
     def delete_all_queued_images(self):
         return self._json("DELETE", "/queued_images")["num_deleted"]
 
+    # --- authentication ---
+
+    def _login(self):
+        """Get a token from Keystone with the v3 password credentials.
+
+        Done at the first request, not in the constructor, so that a failed
+        login surfaces as a CacheClientError where the CLI catches them.
+        """
+        creds = self.creds
+        missing = [env for key, env in (("auth_url", "OS_AUTH_URL"),
+                                        ("username", "OS_USERNAME"),
+                                        ("password", "OS_PASSWORD"))
+                   if not creds.get(key)]
+        if missing:
+            raise CacheClientError("keystone authentication needs %s"
+                                   % ", ".join(missing))
+        auth_url = _v3_url(creds["auth_url"])
+        plugin = ks_v3.Password(
+            auth_url=auth_url, username=creds["username"],
+            password=creds["password"], project_name=creds.get("project"),
+            user_domain_name=creds.get("user_domain") or "Default",
+            project_domain_name=creds.get("project_domain") or "Default")
+        session = ks_session.Session(auth=plugin, verify=self.verify,
+                                     timeout=self.timeout)
+        try:
+            self.auth_token = session.get_token()
+        except ks_exc.Unauthorized as e:
+            raise Forbidden("keystone authentication failed for user %s at "
+                            "%s: %s" % (creds["username"], auth_url,
+                                        _reason(e))) from e
+        except ks_exc.ConnectionError as e:
+            raise CommunicationError("cannot reach keystone at %s: %s"
+                                     % (auth_url, _reason(e))) from e
+        except ks_exc.ClientException as e:
+            raise CacheClientError("keystone authentication failed at %s: "
+                                   "%s" % (auth_url, _reason(e))) from e
+
     # --- HTTP ---
 
     def _json(self, method, path):
@@ -94,6 +134,9 @@ class CacheClient:
 
     def _request(self, method, path):
         headers = {"Accept": "application/json"}
+        strategy = (self.creds.get("strategy") or "").lower()
+        if not self.auth_token and strategy == "keystone":
+            self._login()
         if self.auth_token:
             headers["X-Auth-Token"] = self.auth_token
         url = self.base_url + path
@@ -124,6 +167,16 @@ def _reason(error):
     return text.splitlines()[0][:200] if text else type(error).__name__
 
 
+def _v3_url(auth_url):
+    # OS_AUTH_URL is often unversioned (http://host:5000) or, in old rc
+    # files, /v2.0 (gone from Keystone); the v3 plugin posts to
+    # <auth_url>/auth/tokens, so it needs the /v3.
+    auth_url = auth_url.rstrip("/")
+    if auth_url.endswith("/v3"):
+        return auth_url
+    return auth_url.removesuffix("/v2.0") + "/v3"
+
+
 def _summary(resp):
     lines = [line.strip() for line in resp.text.splitlines()
              if line.strip() and not line.strip().startswith("<")]
@@ -135,19 +188,31 @@ def get_client(host, port=None, timeout=None, use_ssl=False, username=None,
                auth_token=None, region=None, is_silent_upload=False,
                insecure=False):
     """A CacheClient; credentials not given come from the ``OS_*``
-    environment variables (``OS_AUTH_TOKEN``, ``OS_USERNAME``...)."""
+    environment variables (``OS_AUTH_TOKEN``, ``OS_USERNAME``...).
+
+    Without a token it logs in to Keystone (v3 password) when the strategy
+    is ``keystone``; the strategy defaults to ``keystone`` when an auth URL,
+    a user name and a password are all known, else to ``noauth``.
+    """
     env = os.environ
     creds = {
         "username": username or env.get("OS_AUTH_USER",
                                         env.get("OS_USERNAME")),
         "password": password or env.get("OS_AUTH_KEY",
                                         env.get("OS_PASSWORD")),
-        "tenant": tenant or env.get("OS_AUTH_TENANT",
-                                    env.get("OS_TENANT_NAME")),
+        "project": tenant or env.get("OS_AUTH_TENANT",
+                                     env.get("OS_PROJECT_NAME",
+                                             env.get("OS_TENANT_NAME"))),
+        "user_domain": env.get("OS_USER_DOMAIN_NAME", "Default"),
+        "project_domain": env.get("OS_PROJECT_DOMAIN_NAME", "Default"),
         "auth_url": auth_url or env.get("OS_AUTH_URL"),
-        "strategy": auth_strategy or env.get("OS_AUTH_STRATEGY", "noauth"),
         "region": region or env.get("OS_REGION_NAME"),
     }
+    creds["tenant"] = creds["project"]  # the name Glance's client used
+    login_possible = all(creds[k] for k in ("auth_url", "username",
+                                            "password"))
+    creds["strategy"] = (auth_strategy or env.get("OS_AUTH_STRATEGY")
+                         or ("keystone" if login_possible else "noauth"))
     token = auth_token or env.get("OS_AUTH_TOKEN") or env.get("OS_TOKEN")
     return CacheClient(host, port=port, timeout=timeout, use_ssl=use_ssl,
                        auth_token=token, creds=creds,
