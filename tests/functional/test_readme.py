@@ -22,7 +22,7 @@ def readme_commands():
     """The indented command lines of the README's literal blocks."""
     text = (REPO / "README.rst").read_text()
     return [line.strip() for line in text.splitlines()
-            if re.match(r"^    python3 -m venv ", line)]
+            if re.match(r"^    \S", line) and "python3 -m venv " in line]
 
 
 def test_ci_runs_the_readme_test_command():
