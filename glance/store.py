@@ -460,19 +460,24 @@ def write_image(context, image, data, size=None, store_id=None,
 
 
 def _add(context, image_id, stream, store_id, algo):
-    # The announced size is not passed on: the stream enforces it, and a
-    # driver that knows it would delete its data by name on a shortfall,
-    # even when that name already belongs to another upload.
+    # The stream enforces the announced size. Only s3 is told it (to go
+    # multipart): a driver that knows it may delete its data by name on
+    # a shortfall, even when that name already belongs to another
+    # upload; s3 only aborts its own upload (see store_drivers.add).
     if algo not in hashlib.algorithms_available:
         raise glance_store.UnknownHashingAlgo(algo=algo)
     target = _writable_file_store(store_id)
     if target is not None:
         return _add_to_file_store(target, image_id, stream, algo)
-    if store_id is not None:
-        return glance_store.add_with_multihash(
-            CONF, image_id, stream, 0, store_id, algo, context=context)
-    return glance_store.add_to_backend_with_multihash(
-        CONF, image_id, stream, 0, algo, context=context)
+    try:
+        return store_drivers.add(context, image_id, stream, stream.size,
+                                 store_id, algo)
+    except glance_store.Invalid:
+        # A driver told the size refuses the stream an abandoned upload
+        # ends early.
+        if stream.abandoned:
+            raise UploadTakenOver(image_id=image_id) from None
+        raise
 
 
 def _writable_file_store(store_id):
@@ -583,12 +588,17 @@ def read_image(location, offset=0, length=None, chunk_size=None,
     """
     url = location["url"]
     backend = (location.get("metadata") or {}).get("store")
-    # A store without random access is read whole and cut here.
+    # A store without random access is asked for a Range itself, or read
+    # whole and cut here.
     whole = not store_drivers.random_access(url, backend)
     get_offset, get_length = (0, None) if whole else (offset, length)
     try:
         with _store_errors():
-            if multi_store():
+            ranged = whole and store_drivers.ranged_get(
+                url, backend, offset, length)
+            if ranged:
+                data, size = ranged
+            elif multi_store():
                 data, size = glance_store.get(
                     url, backend, offset=get_offset, chunk_size=get_length,
                     context=context)
@@ -598,7 +608,7 @@ def read_image(location, offset=0, length=None, chunk_size=None,
                     context=context)
     except glance_store.NotFound as e:
         raise DataNotFound(url=url) from e
-    if whole:
+    if whole and not ranged:
         data = store_drivers.cut(data, offset, length)
     if length is not None:
         expected = length

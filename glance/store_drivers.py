@@ -5,20 +5,32 @@ hide:
 
 - some (s3, http) cannot read from an offset: glance_store refuses a
   ``get`` with an offset or a length for them
-  (StoreRandomGetNotSupported). ``random_access`` tells them apart and
-  ``cut`` takes the bytes a Range asks for out of the whole object (the
-  bytes skipped are still transferred from the store);
+  (StoreRandomGetNotSupported). ``random_access`` tells them apart;
+  ``ranged_get`` asks them for the bytes with an HTTP Range itself, and
+  when that is not possible ``cut`` takes them out of the whole object
+  (the bytes skipped are then still transferred from the store);
+- the s3 driver goes multipart only when it is told the size, and leaves
+  the multipart upload behind when the stream it reads raises
+  (``add``);
 - the http store is read-only: its data belongs to someone else, so it
   is never written (glance_store refuses with StoreAddDisabled) nor
   deleted (``read_only``).
 """
+import copy
+import functools
+import re
 import urllib.parse
 
 import glance_store
 from glance_store import capabilities
+import glance_store.driver
+import glance_store.location
 from oslo_config import cfg
+from oslo_log import log as logging
+import requests
 
 CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
 
 # Location schemes of stores whose data Glance must never delete.
 READ_ONLY_SCHEMES = frozenset(("http", "https"))
@@ -93,3 +105,214 @@ def _close(*iterables):
             close = getattr(target, "close", None)
             if close is not None:
                 close()
+
+
+def _is_s3(store):
+    return "s3" in store.get_schemes()
+
+
+def _store_conf(store):
+    """The options of ``store``'s own configuration group."""
+    if store.backend_group:
+        return glance_store.driver.BackendGroupConfiguration(
+            store.OPTIONS, store.backend_group, conf=store.conf)
+    return store.conf.glance_store
+
+
+def _location(store, url):
+    if CONF.enabled_backends:
+        return glance_store.location.get_location_from_uri_and_backend(
+            url, store.backend_group, conf=CONF)
+    return glance_store.location.get_location_from_uri(url, conf=CONF)
+
+
+# --- writing ---
+
+def writer_for(store_id=None):
+    """The driver an upload to ``store_id`` (None: single store) uses;
+    UnknownScheme if there is none."""
+    if store_id is not None:
+        return glance_store.get_store_from_store_identifier(store_id)
+    return glance_store.get_store_from_scheme(
+        CONF.glance_store.default_store)
+
+
+def add(context, image_id, stream, size, store_id, algo):
+    """glance_store's add of ``stream`` to ``store_id`` (None: single
+    store); ``size`` is the announced size (None: unknown).
+
+    Only s3 is told the size: it needs it to go multipart (it compares
+    ``image_size`` with ``s3_store_large_object_size`` and the bytes
+    read, and refuses a short stream before completing), and it never
+    deletes an object by name; other drivers may, on a shortfall.
+    """
+    driver = writer_for(store_id)
+    if _is_s3(driver):
+        return _add_to_s3(context, driver, image_id, stream, size, algo)
+    if store_id is not None:
+        return glance_store.add_with_multihash(
+            CONF, image_id, stream, 0, store_id, algo, context=context)
+    return glance_store.add_to_backend_with_multihash(
+        CONF, image_id, stream, 0, algo, context=context)
+
+
+def _add_to_s3(context, driver, image_id, stream, size, algo):
+    # A copy records this upload only, should glance_store ever reuse
+    # its s3 driver.
+    driver = copy.copy(driver)
+    started = []
+    _record_multipart(driver, started)
+    try:
+        return glance_store.store_add_to_backend_with_multihash(
+            image_id, stream, size or 0, algo, driver, context=context)
+    except BaseException:
+        # The driver aborts its upload when the stream ends short or a
+        # part fails, not when the stream raises. The upload id, never
+        # the object name, is aborted: an attempt that lost its image to
+        # a later one cannot touch that one's data.
+        _abort_multipart(driver, started)
+        raise
+
+
+def _record_multipart(driver, started):
+    """Make the clients ``driver`` creates append the multipart uploads
+    they start to ``started``."""
+    create = driver._create_s3_client
+
+    def create_recording():
+        client = create()
+        client.meta.events.register(
+            "after-call.s3.CreateMultipartUpload",
+            functools.partial(_record_upload, started))
+        return client
+
+    driver._create_s3_client = create_recording
+
+
+def _record_upload(started, parsed=None, **kwargs):
+    if parsed and parsed.get("UploadId"):
+        started.append((parsed["Bucket"], parsed["Key"],
+                        parsed["UploadId"]))
+
+
+def _abort_multipart(driver, started):
+    for bucket, key, upload_id in started:
+        try:
+            driver._create_s3_client().abort_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id)
+        except Exception as e:  # noqa: BLE001 - the add's error matters
+            # NoSuchUpload: the driver aborted it already.
+            LOG.debug("Multipart upload %s of %s not aborted: %s",
+                      upload_id, key, e)
+            continue
+        LOG.warning("Aborted the multipart upload %s of a failed upload "
+                    "of %s", upload_id, key)
+
+
+# --- ranged reads from s3 and http ---
+
+READ_CHUNK_SIZE = 64 * 1024
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)$")
+
+
+def ranged_get(url, backend, offset, length):
+    """``(chunks, size)``: the bytes from ``offset`` (``length`` long,
+    None: to the end) of the object at ``url`` in an s3 or http store,
+    fetched with an HTTP Range; ``size`` is the whole object's. None
+    when the caller must read the whole object and ``cut`` it: not such
+    a store, nothing to skip, or the store did not answer the Range.
+    The chunks are closed (their connection released) by ``close``.
+    """
+    if (not offset and length is None) or length == 0:
+        return None
+    try:
+        store = driver_for(url, backend)
+    except glance_store.UnknownScheme:
+        return None
+    schemes = store.get_schemes()
+    if "s3" in schemes:
+        return _s3_range(store, url, offset, length)
+    if "http" in schemes:
+        return _http_range(store, url, offset, length)
+    return None
+
+
+def _range_header(offset, length):
+    last = "" if length is None else str(offset + length - 1)
+    return "bytes=%d-%s" % (offset, last)
+
+
+def _range_total(content_range, offset, length):
+    """The object size a Content-Range gives if it is the range asked
+    for (a store clips it at the end of the object); else None."""
+    match = _CONTENT_RANGE.match(content_range or "")
+    if match is None:
+        return None
+    first, last, total = (int(g) for g in match.groups())
+    end = total if length is None else min(offset + length, total)
+    if first != offset or last != end - 1:
+        return None
+    return total
+
+
+def _ranged(body, content_range, offset, length):
+    total = _range_total(content_range, offset, length)
+    if total is None:
+        LOG.debug("Store answered Content-Range %r to %s; reading it "
+                  "whole", content_range, _range_header(offset, length))
+        body.close()
+        return None
+    return body, total
+
+
+def _s3_range(store, url, offset, length):
+    # The driver's own client (its host, credentials, TLS and checksum
+    # settings) and its parsing of the location.
+    try:
+        loc = _location(store, url).store_location
+        response = store._create_s3_client().get_object(
+            Bucket=loc.bucket, Key=loc.key,
+            Range=_range_header(offset, length))
+    except Exception as e:  # noqa: BLE001 - glance_store's get reports it
+        LOG.debug("Ranged s3 read of %s failed: %s", url, e)
+        return None
+    body = RangeBody(response["Body"].read, response["Body"].close)
+    status = response["ResponseMetadata"].get("HTTPStatusCode")
+    content_range = response.get("ContentRange") if status == 206 else None
+    return _ranged(body, content_range, offset, length)
+
+
+def _http_range(store, url, offset, length):
+    # The http driver's TLS and proxy options; redirects are left to it.
+    conf = _store_conf(store)
+    verify = conf.https_ca_certificates_file or not conf.https_insecure
+    try:
+        response = requests.get(
+            url, headers={"Range": _range_header(offset, length)},
+            stream=True, allow_redirects=False, verify=verify,
+            proxies=conf.http_proxy_information)
+    except requests.RequestException as e:
+        LOG.debug("Ranged http read of %s failed: %s", url, e)
+        return None
+    body = RangeBody(response.raw.read, response.close)
+    content_range = response.headers.get("Content-Range") \
+        if response.status_code == 206 else None
+    return _ranged(body, content_range, offset, length)
+
+
+class RangeBody:
+    """The chunks of a ranged response; ``close`` releases it."""
+
+    def __init__(self, read, close):
+        self._read = read
+        self._close = close
+
+    def __iter__(self):
+        while True:
+            chunk = self._read(READ_CHUNK_SIZE)
+            if not chunk:
+                return
+            yield chunk
+
+    def close(self):
+        self._close()

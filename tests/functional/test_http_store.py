@@ -8,6 +8,7 @@ import functools
 import hashlib
 import http.server
 import os
+import re
 import threading
 
 import pytest
@@ -222,3 +223,78 @@ def test_no_http_store(glance_server, web):
     img = new_image(api)
     r = add_location(api, img["id"], publish(web, "nh.raw", b"n"))
     assert r.status_code == 400 and "http store" in r.text
+
+
+class _RangeHandler(http.server.BaseHTTPRequestHandler):
+    """Serves ``server.files``; honours a Range under /ranged/ only, and
+    records every Range header it gets in ``server.ranges``."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_HEAD(self):
+        self._answer(send_body=False)
+
+    def do_GET(self):
+        self._answer(send_body=True)
+
+    def _answer(self, send_body):
+        data = self.server.files.get(self.path)
+        if data is None:
+            self.send_error(404)
+            return
+        asked = self.headers.get("Range")
+        self.server.ranges.append((self.path, asked))
+        match = re.match(r"bytes=(\d+)-(\d*)$", asked or "")
+        if match and self.path.startswith("/ranged/"):
+            first = int(match.group(1))
+            last = min(int(match.group(2) or len(data) - 1), len(data) - 1)
+            self.send_response(206)
+            self.send_header("Content-Range", "bytes %d-%d/%d"
+                             % (first, last, len(data)))
+            data = data[first:last + 1]
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(data)
+
+
+@pytest.fixture(scope="module")
+def range_web():
+    httpd = _Server(("127.0.0.1", 0), _RangeHandler)
+    httpd.files, httpd.ranges = {}, []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("kind", ["ranged", "plain"])
+def test_range_from_the_http_store(srv, range_web, owner, kind):
+    data = os.urandom(200 * KiB + 1)
+    path = "/%s/image-%s.raw" % (kind, kind)
+    range_web.files[path] = data
+    url = "http://127.0.0.1:%d%s" % (range_web.server_address[1], path)
+    img = new_image(owner)
+    assert add_location(owner, img["id"], url).status_code == 202
+    wait_status(owner, img["id"], "active")
+    r = owner.get("/v2/images/%s/file" % img["id"],
+                  headers={"Range": "bytes=1000-1999"})
+    assert r.status_code == 206, (r.text, srv.tail())
+    assert r.content == data[1000:2000]
+    assert r.headers["Content-Range"] == "bytes 1000-1999/%d" % len(data)
+    r = owner.get("/v2/images/%s/file" % img["id"],
+                  headers={"Range": "bytes=-10"})
+    assert r.status_code == 206 and r.content == data[-10:]
+    # glance asked the store for the ranges: served as such under
+    # /ranged/; ignored under /plain/, where glance read the whole image
+    # again (without a Range) and cut it
+    asked = [rng for p, rng in range_web.ranges if p == path]
+    ranges = [rng for rng in asked if rng]
+    assert ranges == ["bytes=1000-1999", "bytes=%d-%d" % (len(data) - 10,
+                                                          len(data) - 1)]
+    whole_reads = 2 if kind == "ranged" else 4   # + the location's check
+    assert asked.count(None) == whole_reads

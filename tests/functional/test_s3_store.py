@@ -8,11 +8,13 @@ where it must run.
 """
 import hashlib
 import os
+import socket
 
 import pytest
 
-from tests.functional.apiclient import MEMBER, OCTET, Api, new_project
-from tests.functional.server import GlanceServer, free_port
+from tests.functional.apiclient import MEMBER, OCTET, Api, \
+    identity_headers, new_project
+from tests.functional.server import GlanceServer, free_port, wait_for
 
 try:
     import boto3
@@ -24,6 +26,7 @@ except ImportError as e:  # pragma: no cover - depends on the extras
                 "install -e .[s3,test]): %s" % e, allow_module_level=True)
 
 KiB = 1024
+MiB = 1024 * KiB
 CAP = 256 * KiB
 BUCKET = "glance-images"
 ACCESS_KEY = "AKIDGLANCETEST"
@@ -74,6 +77,29 @@ def srv(tmp_path_factory, s3_endpoint):
 @pytest.fixture
 def api(srv):
     return Api(srv.url, new_project("s3"), MEMBER)
+
+
+@pytest.fixture(scope="module")
+def big_srv(tmp_path_factory, s3_endpoint):
+    """Multipart from 1 MiB in 5 MiB parts (S3's, and moto's, minimum
+    part size but for the last)."""
+    options = dict(s3_options(s3_endpoint), s3_store_large_object_size=1,
+                   s3_store_large_object_chunk_size=5)
+    server = GlanceServer(tmp_path_factory.mktemp("s3-multipart"),
+                          flavor="trusted-auth", workers=1, conf={
+                              "DEFAULT": {"image_size_cap": 64 * MiB,
+                                          "enabled_backends": {
+                                              "s3store": "s3"}},
+                              "glance_store": {"default_backend": "s3store"},
+                              "s3store": options})
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def big_api(big_srv):
+    return Api(big_srv.url, new_project("s3mp"), MEMBER)
 
 
 def keys(s3, bucket=BUCKET):
@@ -169,3 +195,68 @@ def test_single_store_s3(glance_server, s3_endpoint, s3):
     assert r.status_code == 206 and r.content == data[10:]
     assert api.delete("/v2/images/%s" % img["id"]).status_code == 204
     assert keys(s3, bucket) == []
+
+
+def uploads_of(s3, key):
+    listing = s3.list_multipart_uploads(Bucket=BUCKET)
+    return [u for u in listing.get("Uploads", ()) if u["Key"] == key]
+
+
+def test_large_upload_is_multipart(big_srv, big_api, s3):
+    data = os.urandom(11 * MiB + 5)
+    img = new_image(big_api)
+    r = upload(big_api, img["id"], data)
+    assert r.status_code == 204, (r.text, big_srv.tail())
+    got = big_api.image(img["id"])
+    assert got["status"] == "active" and got["size"] == len(data)
+    assert got["checksum"] == hashlib.md5(data).hexdigest()
+    assert got["os_hash_value"] == hashlib.sha512(data).hexdigest()
+    # a multipart object's ETag ends in its part count: 5 + 5 + 1 MiB
+    head = s3.head_object(Bucket=BUCKET, Key=img["id"])
+    assert head["ETag"].strip('"').endswith("-3")
+    r = big_api.get("/v2/images/%s/file" % img["id"])
+    assert r.status_code == 200 and r.content == data
+    r = big_api.get("/v2/images/%s/file" % img["id"],
+                    headers={"Range": "bytes=%d-%d" % (6 * MiB, 7 * MiB)})
+    assert r.status_code == 206 and r.content == data[6 * MiB:7 * MiB + 1]
+    assert r.headers["Content-Range"] == "bytes %d-%d/%d" % (
+        6 * MiB, 7 * MiB, len(data))
+    assert uploads_of(s3, img["id"]) == []
+
+
+def send_part_of(server, api, image_id, length, sent):
+    """PUT ``sent`` of ``length`` bytes, then hang up."""
+    headers = dict(identity_headers(api.project, api.roles),
+                   **{"Content-Type": OCTET, "Content-Length": length,
+                      "Host": "%s:%d" % (server.host, server.port)})
+    head = "PUT /v2/images/%s/file HTTP/1.1\r\n" % image_id + "".join(
+        "%s: %s\r\n" % item for item in headers.items()) + "\r\n"
+    with socket.create_connection((server.host, server.port)) as sock:
+        sock.sendall(head.encode() + os.urandom(sent))
+
+
+def test_interrupted_multipart_upload_leaves_nothing(big_srv, big_api, s3):
+    img = new_image(big_api)
+    send_part_of(big_srv, big_api, img["id"], 11 * MiB, 7 * MiB)
+    wait_for(lambda: "Aborted the multipart upload" in big_srv.log_text(),
+             timeout=30, message="the multipart upload aborted")
+    wait_for(lambda: big_api.image(img["id"])["status"] == "queued",
+             timeout=30, message="image queued")
+    assert uploads_of(s3, img["id"]) == []
+    assert img["id"] not in keys(s3)
+    # the image still takes a good upload
+    data = os.urandom(6 * MiB)
+    r = upload(big_api, img["id"], data)
+    assert r.status_code == 204, (r.text, big_srv.tail())
+    assert s3.get_object(Bucket=BUCKET,
+                         Key=img["id"])["Body"].read() == data
+
+
+def test_refused_multipart_upload_leaves_nothing(big_srv, big_api, s3):
+    # The format check refuses the data while the driver reads it.
+    img = big_api.create(disk_format="qcow2", container_format="bare")
+    r = upload(big_api, img["id"], os.urandom(11 * MiB))
+    assert r.status_code == 400, (r.text, big_srv.tail())
+    assert big_api.image(img["id"])["status"] == "queued"
+    assert uploads_of(s3, img["id"]) == []
+    assert img["id"] not in keys(s3)
