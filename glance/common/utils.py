@@ -78,13 +78,19 @@ def _in_hub_thread():
     return native.current_thread() is native.main_thread()
 
 
+def _run_after(after, fn, args):
+    if after is not None:
+        after.wait()
+    return fn(*args)
+
+
 class _DoneCall:
     """``fn(*args)`` run at once, in the caller's thread."""
 
-    def __init__(self, fn, args):
+    def __init__(self, fn, args, after=None):
         self._error = self._result = None
         try:
-            self._result = fn(*args)
+            self._result = _run_after(after, fn, args)
         except Exception as e:  # noqa: BLE001 - raised by wait()
             self._error = e
 
@@ -97,10 +103,16 @@ class _DoneCall:
 class _GreenCall:
     """``wait()`` on a green thread running ``tpool.execute``."""
 
-    def __init__(self, fn, args):
+    def __init__(self, fn, args, after=None):
         eventlet = importlib.import_module("eventlet")
+        self._thread = eventlet.spawn(self._run, after, fn, args)
+
+    @staticmethod
+    def _run(after, fn, args):
+        if after is not None:
+            after.wait()  # green: the OS thread starts once it is done
         tpool = importlib.import_module("eventlet.tpool")
-        self._thread = eventlet.spawn(tpool.execute, fn, *args)
+        return tpool.execute(fn, *args)
 
     def wait(self):
         return self._thread.wait()
@@ -112,8 +124,8 @@ class _NativeCall:
     _pool = None
     _lock = threading.Lock()
 
-    def __init__(self, fn, args):
-        self._future = self._executor().submit(fn, *args)
+    def __init__(self, fn, args, after=None):
+        self._future = self._executor().submit(_run_after, after, fn, args)
 
     @classmethod
     def _executor(cls):
@@ -127,14 +139,16 @@ class _NativeCall:
         return self._future.result()
 
 
-def in_native_thread(fn, *args):
+def in_native_thread(fn, *args, after=None):
     """``fn(*args)`` started in an OS thread; a handle with ``wait()``
-    (see the module's docstring)."""
+    (see the module's docstring). With ``after`` (such a handle), it
+    starts once that call has finished, and not at all if it failed:
+    calls chained this way run in order."""
     if not _patched():
-        return _NativeCall(fn, args)
+        return _NativeCall(fn, args, after)
     if _in_hub_thread():
-        return _GreenCall(fn, args)
-    return _DoneCall(fn, args)  # a native thread of a green process
+        return _GreenCall(fn, args, after)
+    return _DoneCall(fn, args, after)  # a native thread of a green process
 
 
 def wait_all(calls):

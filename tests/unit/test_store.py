@@ -10,6 +10,7 @@ import pytest
 from oslo_config import cfg
 
 from glance.common import exception
+from glance.common import filewriter
 from glance import store
 
 CONF = cfg.CONF
@@ -579,26 +580,10 @@ def test_store_errors_have_http_codes(file_store, monkeypatch, store_error,
 
 
 def test_disk_full_leaves_nothing(file_store, monkeypatch):
-    real_open = open
+    def full(self, view):
+        raise OSError(28, "No space left on device")
 
-    class FullFile:
-        def __init__(self, f):
-            self.f = f
-
-        def write(self, data):
-            raise OSError(28, "No space left on device")
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.f.close()
-
-    def full_open(path, mode="r", *args, **kwargs):
-        f = real_open(path, mode, *args, **kwargs)
-        return FullFile(f) if set("wx") & set(mode) else f
-
-    monkeypatch.setattr(store, "open", full_open, raising=False)
+    monkeypatch.setattr(filewriter.DirectFile, "_write_all", full)
     with pytest.raises(store.StorageFull) as err:
         store.write_image(None, new_image(), [b"x" * 100])
     assert err.value.code == 413

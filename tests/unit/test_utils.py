@@ -242,3 +242,22 @@ def test_sendfile_sends_a_slice_of_a_file(tmp_path):
         assert sent == 100
         assert right.recv(1000) == (bytes(range(256)) * 64)[10:110]
         assert utils.sendfile(left, f.fileno(), 256 * 64, 10) == 0
+
+
+def test_in_native_thread_after_runs_in_order_and_not_after_a_failure():
+    import time
+    order = []
+
+    def step(name, delay):
+        time.sleep(delay)
+        order.append(name)
+
+    first = utils.in_native_thread(step, "first", 0.05)
+    second = utils.in_native_thread(step, "second", 0, after=first)
+    second.wait()
+    assert order == ["first", "second"]
+    failed = utils.in_native_thread(int, "x")
+    skipped = utils.in_native_thread(order.append, "never", after=failed)
+    with pytest.raises(ValueError):
+        skipped.wait()
+    assert "never" not in order

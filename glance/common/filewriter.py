@@ -1,0 +1,135 @@
+"""Writing image data to local files: hashed on the way, past the page
+cache.
+
+``DirectFile`` writes whole blocks with ``O_DIRECT``. A buffered write
+copies every byte into freshly allocated page cache; on virtual machines
+(this project's usual home) first-touch page faults make that copy cost
+more CPU than md5 and sha512 of the same bytes together (measured: 0.8
+to 3 s of system time per GiB, against 0.1 s with O_DIRECT). The tail
+that is not a whole block, and every write on a filesystem that refuses
+``O_DIRECT``, goes through the page cache as usual.
+
+``copy_hashing`` is the one loop that moves an upload into a file: it
+reads into two page-aligned buffers in turn while the previous one is
+hashed (one native thread per hash) and written (one more).
+"""
+import contextlib
+import errno
+import fcntl
+import mmap
+import os
+
+from glance.common import utils
+
+BLOCK = 4096  # O_DIRECT alignment of buffers, offsets and lengths
+_O_DIRECT = getattr(os, "O_DIRECT", 0)
+
+
+def aligned_buffer(size):
+    """A writable, page-aligned (so O_DIRECT-aligned) buffer."""
+    return mmap.mmap(-1, size)
+
+
+class DirectFile:
+    """A file open for writing, whole blocks with O_DIRECT when the
+    filesystem takes it (see the module's docstring)."""
+
+    def __init__(self, fd, direct):
+        self.fd = fd
+        self.direct = direct
+
+    @classmethod
+    def create(cls, path, mode=0o666, replace=False):
+        """Create ``path``, which must not exist (FileExistsError)
+        unless ``replace`` (then it is emptied)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (
+            os.O_TRUNC if replace else os.O_EXCL)
+        if _O_DIRECT:
+            try:
+                return cls(os.open(path, flags | _O_DIRECT, mode), True)
+            except OSError as e:
+                if e.errno != errno.EINVAL:
+                    raise
+        return cls(os.open(path, flags, mode), False)
+
+    def write(self, data):
+        """Write all of ``data`` (a buffer); its length."""
+        view = memoryview(data).cast("B")
+        whole = len(view) - len(view) % BLOCK if self.direct else 0
+        if whole:
+            try:
+                self._write_all(view[:whole])
+            except OSError as e:
+                if e.errno != errno.EINVAL:
+                    raise
+                self._buffered()  # the filesystem refused O_DIRECT
+                whole = 0
+        if whole < len(view):
+            self._buffered()  # the tail: only the last write has one
+            self._write_all(view[whole:])
+        return len(view)
+
+    def _write_all(self, view):
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    def _buffered(self):
+        if self.direct:
+            flags = fcntl.fcntl(self.fd, fcntl.F_GETFL)
+            fcntl.fcntl(self.fd, fcntl.F_SETFL, flags & ~_O_DIRECT)
+            self.direct = False
+
+    def close(self):
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def copy_hashing(read_into, out, hashes, chunk_size, depth=3):
+    """Copy to ``out`` (``write``) what ``read_into(buffer)`` delivers
+    (bytes put in ``buffer``, a full buffer but at the end; 0 at EOF),
+    updating ``hashes``; the bytes written.
+
+    ``depth`` buffers take turns. Each hash and the writing are a lane
+    of their own that takes the buffers in order at its own pace (md5
+    and sha512 differ in speed; waiting for both after every chunk
+    would leave a core idle); a buffer is filled again once every lane
+    is done with it. Nothing runs any more when this returns or raises.
+    """
+    lanes = [h.update for h in hashes] + [out.write]
+    last = [None] * len(lanes)
+    using = [[] for _ in range(depth)]
+    buffers = []   # allocated as needed: a small upload takes one
+    written = 0
+    try:
+        for turn in _alternate(depth):
+            utils.wait_all(using[turn])
+            if turn == len(buffers):
+                buffers.append(aligned_buffer(chunk_size))
+            view = memoryview(buffers[turn])
+            count = read_into(view)
+            if not count:
+                utils.wait_all(call for call in last if call)
+                return written
+            chunk = view[:count]
+            for i, lane in enumerate(lanes):
+                last[i] = utils.in_native_thread(lane, chunk, after=last[i])
+            using[turn] = list(last)
+            written += count
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            utils.wait_all(call for call in last if call)
+        raise
+
+
+def _alternate(count):
+    turn = 0
+    while True:
+        yield turn
+        turn = (turn + 1) % count
