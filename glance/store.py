@@ -237,6 +237,7 @@ class FormatCheck:
         self.total += len(chunk)
         if not self.live:
             return
+        chunk = bytes(chunk)  # the parsers keep slices; a view changes
         for inspector in list(self.live):
             try:
                 inspector.eat_chunk(chunk)
@@ -379,6 +380,24 @@ class UploadStream:
     def read(self, length=None):
         if length is None or length < 0:
             return b"".join(utils.chunkiter(self))
+        return self._next(length, self.source.read)
+
+    def readinto(self, buffer):
+        """Fill ``buffer`` (all of it but at the end); the bytes put."""
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view):
+            rest = view[filled:]
+            got = self._next(len(rest), lambda n, rest=rest:
+                             rest[:utils.read_into(self.source, rest[:n])])
+            if not got:
+                break
+            filled += len(got)
+        return filled
+
+    def _next(self, length, read):
+        """The next bytes (at most ``length``), got with ``read(n)``;
+        empty at the end."""
         if self.eof or self.abandoned or length == 0:
             return b""
         if self.size is not None:
@@ -386,7 +405,7 @@ class UploadStream:
             if length <= 0:
                 return self._end()
         try:
-            chunk = self.source.read(length)
+            chunk = read(length)
         except OSError as e:
             LOG.info("Image data stream broke after %d bytes: %s",
                      self.count, e)
@@ -406,18 +425,6 @@ class UploadStream:
                 return b""
             self._next_beat = self._beat_after()
         return chunk
-
-    def readinto(self, buffer):
-        """Fill ``buffer`` (all of it but at the end); the bytes put."""
-        view = memoryview(buffer)
-        filled = 0
-        while filled < len(view):
-            chunk = self.read(len(view) - filled)
-            if not chunk:
-                break
-            view[filled:filled + len(chunk)] = chunk
-            filled += len(chunk)
-        return filled
 
     def _end(self):
         self.eof = True

@@ -14,6 +14,7 @@ reads into two page-aligned buffers in turn while the previous one is
 hashed (one native thread per hash) and written (one more).
 """
 import contextlib
+import ctypes
 import errno
 import fcntl
 import mmap
@@ -37,6 +38,21 @@ class DirectFile:
     def __init__(self, fd, direct):
         self.fd = fd
         self.direct = direct
+        self._bounce = None
+
+    @classmethod
+    def adopt(cls, fd):
+        """A DirectFile over ``fd``, open for writing, with O_DIRECT
+        turned on when the filesystem takes it."""
+        if _O_DIRECT:
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+            try:
+                fcntl.fcntl(fd, fcntl.F_SETFL, flags | _O_DIRECT)
+                return cls(fd, True)
+            except OSError as e:
+                if e.errno != errno.EINVAL:
+                    raise
+        return cls(fd, False)
 
     @classmethod
     def create(cls, path, mode=0o666, replace=False):
@@ -56,6 +72,8 @@ class DirectFile:
         """Write all of ``data`` (a buffer); its length."""
         view = memoryview(data).cast("B")
         whole = len(view) - len(view) % BLOCK if self.direct else 0
+        if whole and not _aligned(view):
+            view = self._copy_aligned(view)
         if whole:
             try:
                 self._write_all(view[:whole])
@@ -68,6 +86,15 @@ class DirectFile:
             self._buffered()  # the tail: only the last write has one
             self._write_all(view[whole:])
         return len(view)
+
+    def _copy_aligned(self, view):
+        """``view``'s bytes in a page-aligned buffer (O_DIRECT needs
+        one; a bytes object's data never is)."""
+        if self._bounce is None or len(self._bounce) < len(view):
+            self._bounce = aligned_buffer(len(view))
+        aligned = memoryview(self._bounce)[:len(view)]
+        aligned[:] = view
+        return aligned
 
     def _write_all(self, view):
         while view:
@@ -89,6 +116,14 @@ class DirectFile:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _aligned(view):
+    try:
+        address = ctypes.addressof(ctypes.c_char.from_buffer(view))
+    except TypeError:  # read-only (bytes): no address to be had
+        return False
+    return address % BLOCK == 0
 
 
 def copy_hashing(read_into, out, hashes, chunk_size, depth=3):

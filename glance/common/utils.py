@@ -257,6 +257,13 @@ class CooperativeReader:
             return self._read_all()
         return self._read_some(length)
 
+    def readinto(self, buffer):
+        if self._read_file is None or not hasattr(self.fd, "readinto"):
+            return _copy_into(self.read, buffer)
+        count = self.fd.readinto(buffer)
+        yield_now()
+        return count
+
     def _next_chunk(self):
         if self._chunks is None:
             self._chunks = iter(self.fd)
@@ -335,6 +342,29 @@ class LimitingReader:
         if length is None:
             return self._count(self.data.read())
         return self._count(self.data.read(length))
+
+    def readinto(self, buffer):
+        count = read_into(self.data, buffer)
+        self.bytes_read += count
+        if self.bytes_read > self.limit:
+            raise self.exception_class()
+        return count
+
+
+def read_into(source, buffer):
+    """``source.readinto(buffer)``, or a read copied into ``buffer`` when
+    ``source`` has no ``readinto``; the bytes put."""
+    readinto = getattr(source, "readinto", None)
+    if readinto is not None:
+        return readinto(buffer)
+    return _copy_into(source.read, buffer)
+
+
+def _copy_into(read, buffer):
+    view = memoryview(buffer).cast("B")
+    data = read(len(view))
+    view[:len(data)] = data
+    return len(data)
 
 
 def is_uuid_like(val):

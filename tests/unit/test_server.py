@@ -910,3 +910,32 @@ def test_connection_pool_marks_accepted_connections_busy():
     closed = [("127.0.0.1", 2), object(), eventlet.wsgi.STATE_CLOSE]
     pool.spawn(lambda conn: None, closed).wait()
     assert closed[2] == eventlet.wsgi.STATE_CLOSE
+
+
+# --- request bodies read into a buffer ---
+
+def test_request_body_reads_into_a_buffer():
+    import io
+    data = bytes(range(256)) * 40
+    body = server.RequestBody(io.BufferedReader(io.BytesIO(data + b"next")),
+                              len(data), None)
+    buffer = bytearray(4000)
+    got = []
+    while True:
+        count = body.readinto(buffer)
+        if not count:
+            break
+        got.append(bytes(buffer[:count]))
+    assert b"".join(got) == data   # stops at Content-Length
+    assert body.position == len(data)
+
+
+def test_chunked_request_body_reads_into_a_buffer():
+    import io
+    raw = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    body = server.RequestBody(io.BufferedReader(io.BytesIO(raw)), None, None,
+                              chunked_input=True)
+    buffer = bytearray(100)
+    count = body.readinto(buffer)
+    assert bytes(buffer[:count]) == b"hello world"
+    assert body.readinto(buffer) == 0

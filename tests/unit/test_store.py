@@ -646,3 +646,63 @@ def test_sendfile_of_short_data_raises(file_store):
     os.truncate(file_store / image["id"], 100_000)
     with pytest.raises(OSError, match="not 200000"):
         it.sendfile(lambda fd, pos, count: len(os.pread(fd, count, pos)))
+
+
+# --- file-like sources read into the upload buffers (the daemon's case) ---
+
+class Body:
+    """A request body like the server's: ``readinto`` delivering at most
+    ``step`` bytes per call, breaking after ``break_after`` bytes."""
+
+    def __init__(self, data, step=100_000, break_after=None):
+        self.data = memoryview(data)
+        self.step = step
+        self.break_after = break_after
+        self.pos = 0
+        self.readintos = 0
+
+    def readinto(self, buffer):
+        if self.break_after is not None and self.pos >= self.break_after:
+            raise ConnectionResetError("client went away")
+        view = memoryview(buffer).cast("B")
+        count = min(len(view), self.step, len(self.data) - self.pos)
+        view[:count] = self.data[self.pos:self.pos + count]
+        self.pos += count
+        self.readintos += 1
+        return count
+
+    def read(self, length=-1):
+        raise AssertionError("the upload reads into its buffers")
+
+
+def test_file_like_body_is_read_into_the_buffers(file_store):
+    data = os.urandom(3 * MiB + 17)
+    body = Body(data)
+    result = store.write_image(None, new_image(), body, size=len(data))
+    assert body.readintos >= len(data) // body.step
+    assert (result["size"], result["checksum"]) == (len(data), md5(data))
+    assert result["os_hash_value"] == sha512(data)
+    assert (file_store / files(file_store)[0]).read_bytes() == data
+
+
+def test_file_like_body_short_capped_refused_or_broken(file_store, conf):
+    with pytest.raises(store.IncompleteImageData):
+        store.write_image(None, new_image(), Body(b"a" * 500), size=1000)
+    conf(image_size_cap=200_000)
+    with pytest.raises(exception.ImageSizeLimitExceeded):
+        store.write_image(None, new_image(), Body(os.urandom(MiB)))
+    conf(image_size_cap=1 << 40)
+    with pytest.raises(store.InvalidImageData):
+        store.write_image(None, new_image("raw"),
+                          Body(qcow2() + os.urandom(MiB)))
+    with pytest.raises(store.UploadInterrupted):
+        store.write_image(None, new_image(),
+                          Body(os.urandom(MiB), break_after=300_000))
+    assert files(file_store) == []
+
+
+def test_qcow2_inspected_through_the_buffers(file_store):
+    data = qcow2(virtual_size=3 << 30)
+    result = store.write_image(None, new_image("qcow2"), Body(data, 100),
+                               size=len(data))
+    assert result["virtual_size"] == 3 << 30

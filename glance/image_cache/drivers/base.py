@@ -25,6 +25,7 @@ import time
 from oslo_log import log as logging
 
 from glance.common import exception
+from glance.common import filewriter
 from glance.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class Writer:
         self.driver = driver
         self.image_id = image_id
         self.path = path
-        self.file = os.fdopen(fd, "wb")
+        self.file = filewriter.DirectFile.adopt(fd)
         self.size = 0
         self.failed = False
         self.closed = False
@@ -77,7 +78,6 @@ class Writer:
             self.abort()
             return False
         try:
-            self.file.flush()
             if not checksum_ok:
                 self.driver._move_to_invalid(self.image_id, self.path)
                 return False
