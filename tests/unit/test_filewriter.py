@@ -112,3 +112,16 @@ def test_a_failing_read_waits_for_the_lanes():
     with pytest.raises(ConnectionResetError):
         filewriter.copy_hashing(read_into, SlowOut(), (), 4096, depth=3)
     assert done == [4096, 4096]   # both writes had finished
+
+
+def test_bytes_go_direct_through_an_aligned_copy(tmp_path):
+    path = tmp_path / "f"
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT, 0o600)
+    parts = [os.urandom(2 * filewriter.BLOCK) for _ in range(3)]
+    with filewriter.DirectFile.adopt(fd) as f:
+        assert f.direct
+        for part in parts:       # bytes: never page-aligned
+            f.write(part)
+        assert f.direct          # whole blocks all along
+        f.write(b"tail")
+    assert path.read_bytes() == b"".join(parts) + b"tail"

@@ -269,3 +269,19 @@ def test_index_row_missing_still_listed(cache):
 def test_bad_ids_refused(cache):
     with pytest.raises(exception.Invalid):
         cache.is_cached("../etc")
+
+
+def test_tee_of_a_local_file_in_large_chunks(cache, tmp_path):
+    from glance.common import file_body
+    data = os.urandom(20 * 1024 * 1024 + 5)
+    source = tmp_path / "store-file"
+    source.write_bytes(data)
+    region = file_body.FileRegion(open(source, "rb"), len(data), 65536)
+    image_id = new_id()
+    sizes = [len(chunk) for chunk in cache.get_caching_iter(
+        image_id, md5(data), file_body.FileWrapper(region))]
+    assert sum(sizes) == len(data)
+    assert max(sizes) == image_cache.TEE_CHUNK_SIZE  # not 64 KiB
+    assert cache.is_cached(image_id)
+    with open(cache.driver.get_image_filepath(image_id), "rb") as f:
+        assert f.read() == data
