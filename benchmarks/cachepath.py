@@ -2,9 +2,12 @@
 
 Starts ``glance-api`` (2 workers) with the cache and cache-management
 filters, uploads an image, then downloads it twice: the first download
-reads the store and tees into the cache (checksum checked), the second is
-a cache hit. Each is paired with a fresh measure of its limit (md5 for the
-tee, a plain sendfile server for the hit). Then times ``ImageCache.prune``
+reads the store and tees into the cache (checksum checked), the next
+ones are cache hits: first with the cache file on disk only (dropped from
+the page cache), then with it in the page cache. Each is paired with a
+fresh measure of its limit (md5 for the tee; for the hits, a plain
+sendfile server whose file is dropped from the page cache or not, the same
+way). Then times ``ImageCache.prune``
 over ``--entries`` cache entries in-process. Run: ``python -m benchmarks
 cachepath [--size-mib 1024] [--repeat 3] [--entries 10000]``.
 """
@@ -23,21 +26,33 @@ MiB = datapath.MiB
 
 
 def measure_downloads(server, path, data, sendfile_url, repeat):
+    """Per run: the teeing first download, then a hit with the cache
+    file on disk only (the tee writes it with O_DIRECT) against sendfile
+    of a file dropped from the page cache, then a hit with it in the
+    page cache against sendfile of a cached file."""
     size = len(data)
-    tee, hit = [], []
+    tee, cold_hit, hit = [], [], []
     for i in range(repeat):
         image_id = datapath.create_image(server.url, "cached-%d" % i)
         datapath.upload(server.url, "/v2/images/%s/file" % image_id, path,
                         datapath.HEADERS)
         file_path = "/v2/images/%s/file" % image_id
+        datapath.evict(os.path.join(datapath.server_datadir(server),
+                                    image_id))
         md5_limit = size / MiB / datapath.timed(
             datapath.hash_one("md5"), data)
         tee.append(_one(server, file_path, size, md5_limit))
         time.sleep(0.5)  # the tee renames the file into place at the end
-        send_limit = size / MiB / datapath.download(sendfile_url)[0]
-        hit.append(_one(server, file_path, size, send_limit))
+        cached = os.path.join(server.conf["DEFAULT"]["image_cache_dir"],
+                              image_id)
+        for runs, cold in ((cold_hit, True), (hit, False)):
+            if cold:
+                datapath.evict(path)
+                datapath.evict(cached)
+            send_limit = size / MiB / datapath.download(sendfile_url)[0]
+            runs.append(_one(server, file_path, size, send_limit))
         datapath.delete_image(server.url, image_id)
-    return tee, hit
+    return tee, cold_hit, hit
 
 
 def _one(server, file_path, size, limit):
@@ -95,22 +110,25 @@ def main(argv=None):
                                    os.path.join(tmp, "images")}})
         try:
             with server:
-                tee, hit = measure_downloads(server, path, data,
-                                             sendfile_url, args.repeat)
+                tee, cold_hit, hit = measure_downloads(
+                    server, path, data, sendfile_url, args.repeat)
         finally:
             sendfile_server.close()
         prune = measure_prune(tmp, args.entries)
-    report(args, tee, hit, prune)
+    report(args, tee, cold_hit, hit, prune)
     return 0
 
 
-def report(args, tee, hit, prune):
+def report(args, tee, cold_hit, hit, prune):
     print("cache benchmark: %d MiB, median of %d runs (all runs in [])"
           % (args.size_mib, args.repeat))
-    for name, runs, limit in (("first download (tee)", tee, "md5"),
-                              ("cache hit", hit, "sendfile")):
+    for name, runs, limit in (
+            ("first download (tee)", tee, "md5"),
+            ("hit, file on disk only", cold_hit,
+             "sendfile of a file dropped from the page cache"),
+            ("hit, file in page cache", hit, "sendfile of a cached file")):
         rates = [r[0] for r in runs]
-        print("  %-22s %7.0f MiB/s  %.2f of %s  %.2f CPU s/GiB  [%s]" % (
+        print("  %-24s %7.0f MiB/s  %.2f of %s  %.2f CPU s/GiB  [%s]" % (
             name, statistics.median(rates),
             statistics.median(r[1] for r in runs), limit,
             statistics.median(r[2] for r in runs),

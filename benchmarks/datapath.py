@@ -13,7 +13,13 @@ glance-api (2 workers, SQLite, trusted identity headers)
     upload of the file (the client sends it with sendfile), download of
     it, each as MiB/s and as a ratio to its limit (upload: the two-thread
     hashing limit; download: the sendfile limit), with the server's CPU
-    seconds per GiB; then ``--clients`` concurrent downloads of a
+    seconds per GiB. Downloads are measured twice: with the image's file
+    dropped from the page cache (``posix_fadvise`` DONTNEED; a read from
+    disk) against sendfile of the limit file dropped the same way, and
+    then with the file in the page cache against sendfile of a cached
+    file (glance-api writes uploads with O_DIRECT, so the first download
+    after an upload is the cold one); then ``--clients`` concurrent
+    downloads of a
     ``--small-mib`` image: all must complete; aggregate MiB/s and the
     slowest and fastest client (fairness).
 
@@ -265,6 +271,7 @@ def measure_daemon(server, path, data, sendfile_url, repeat):
     size = os.path.getsize(path)
     up = {"rates": [], "cpu": [], "ratios": []}
     down = {"rates": [], "cpu": [], "ratios": []}
+    cold_down = {"rates": [], "cpu": [], "ratios": []}
     gib = size / (1024 * MiB)
     image_id = None
     for i in range(repeat):
@@ -277,16 +284,37 @@ def measure_daemon(server, path, data, sendfile_url, repeat):
                          path, HEADERS)
         _record(up, size / MiB / seconds, limit,
                 (loadgen.process_cpu_seconds(server.pid) - before) / gib)
+    stored = os.path.join(server_datadir(server), image_id)
     for _ in range(repeat):
-        limit = size / MiB / download(sendfile_url)[0]
-        before = loadgen.process_cpu_seconds(server.pid)
-        seconds, got = download(server.url,
-                                "/v2/images/%s/file" % image_id, HEADERS)
-        assert got == size, (got, size)
-        _record(down, size / MiB / seconds, limit,
-                (loadgen.process_cpu_seconds(server.pid) - before) / gib)
+        for figures, cold in ((cold_down, True), (down, False)):
+            if cold:    # both files out of the page cache
+                evict(path)
+                evict(stored)
+            limit = size / MiB / download(sendfile_url)[0]
+            before = loadgen.process_cpu_seconds(server.pid)
+            seconds, got = download(server.url,
+                                    "/v2/images/%s/file" % image_id,
+                                    HEADERS)
+            assert got == size, (got, size)
+            _record(figures, size / MiB / seconds, limit,
+                    (loadgen.process_cpu_seconds(server.pid) - before)
+                    / gib)
     delete_image(server.url, image_id)
-    return up, down
+    return up, cold_down, down
+
+
+def server_datadir(server):
+    return server.conf["glance_store"]["filesystem_store_datadir"]
+
+
+def evict(path):
+    """Drop ``path`` from the page cache (a cold read comes next)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # only clean pages can be dropped
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
 
 
 def _record(figures, rate, limit, cpu_per_gib):
@@ -343,7 +371,7 @@ def _runs(rates):
     return " ".join("%.0f" % r for r in rates)
 
 
-def report(args, limits, up, down, conc):
+def report(args, limits, up, cold_down, down, conc):
     med = {name: _median(rates) for name, rates in limits}
     send_limit = med["sendfile server -> client"]
     print("datapath benchmark: %d MiB, median of %d runs (all runs in [])"
@@ -355,7 +383,9 @@ def report(args, limits, up, down, conc):
                                                 "", _runs(rates)))
     for name, figures, limit_name in [
             ("glance-api upload", up, "two-thread hashing"),
-            ("glance-api download", down, "sendfile")]:
+            ("download, file in page cache", down, "sendfile"),
+            ("download, file on disk only", cold_down,
+             "sendfile of the file dropped from the page cache")]:
         print("  %-34s %9.0f %7.2f %10.2f   [%s]  (ratio to %s measured "
               "just before each: [%s])" % (
                   name, _median(figures["rates"]),
@@ -397,13 +427,13 @@ def main(argv=None):
         try:
             limits = measure_limits(path, data, sendfile_url, args.repeat)
             with server:
-                up, down = measure_daemon(server, path, data, sendfile_url,
-                                          args.repeat)
+                up, cold_down, down = measure_daemon(
+                    server, path, data, sendfile_url, args.repeat)
                 conc = measure_concurrent(server, tmp, args.clients,
                                           args.small_mib)
         finally:
             sendfile_server.close()
-    report(args, limits, up, down, conc)
+    report(args, limits, up, cold_down, down, conc)
     return 0
 
 

@@ -160,14 +160,15 @@ class ImageCache:
         ``image_cache_max_size`` bytes; ``(files removed, bytes removed)``.
         """
         max_size = CONF.image_cache_max_size
-        size = self.get_cache_size()
+        entries = self.driver.get_least_recently_accessed()
+        size = sum(entry["size"] for entry in entries)
         if size <= max_size:
             LOG.debug("Image cache holds %(size)d bytes, limit %(max)d: "
                       "nothing to prune", {"size": size, "max": max_size})
             return 0, 0
         victims = []
         nbytes = 0
-        for entry in self.driver.get_least_recently_accessed():
+        for entry in entries:
             if size - nbytes <= max_size:
                 break
             victims.append(entry["image_id"])

@@ -141,18 +141,20 @@ class Driver:
         directory = os.path.join(self.base_dir, sub)
         found = []
         try:
-            names = os.listdir(directory)
+            entries = os.scandir(directory)
         except FileNotFoundError:
             return found
-        for name in names:
-            if not _looks_like_id(name) or name.startswith(self.index_files):
-                continue
-            try:
-                st = os.stat(os.path.join(directory, name))
-            except FileNotFoundError:
-                continue
-            if not os.path.isdir(os.path.join(directory, name)):
-                found.append((name, st))
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if not _looks_like_id(name) or \
+                        name.startswith(self.index_files):
+                    continue
+                try:
+                    if entry.is_file(follow_symlinks=False):
+                        found.append((name, entry.stat()))
+                except FileNotFoundError:
+                    continue
         return found
 
     # --- cached images ---
@@ -267,7 +269,11 @@ class Driver:
         if self.is_cached(image_id):
             os.close(fd)
             raise CacheBusy(image_id)
-        os.ftruncate(fd, 0)  # a dead writer's leftovers
+        if os.fstat(fd).st_size:
+            # A dead writer's leftovers. Only then: ext4 flushes a file
+            # truncated to 0 when it is closed (auto_da_alloc), which
+            # made every cached file cost a disk write and a slow unlink.
+            os.ftruncate(fd, 0)
         return Writer(self, image_id, fd, path)
 
     def _move_to_invalid(self, image_id, path):
