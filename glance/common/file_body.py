@@ -16,6 +16,7 @@ Content-Length, or under another WSGI server, the body is iterated as
 usual.
 """
 import contextlib
+import os
 
 from glance.common import utils
 
@@ -79,7 +80,11 @@ class FileRegion:
             self._start()
             fd = self.fp.fileno()
             while self.sent < self.length:
-                count = send(fd, self.position, self.length - self.sent)
+                count = min(self.length - self.sent, utils.SENDFILE_MAX)
+                if count == self.length - self.sent and \
+                        os.fstat(fd).st_size >= self.position + count:
+                    self._finish()  # before the last bytes go
+                count = send(fd, self.position, count)
                 if not count:
                     self.short()
                 self._advance(count)

@@ -162,6 +162,22 @@ def test_cut_off_download_leaves_cache_consistent(p1, admin, srv):
     assert p1.get("/v2/images/%s/file" % image_id).content == data
 
 
+def test_cut_off_hit_counts_no_hit_and_keeps_the_file(p1, admin, srv):
+    data = os.urandom(64 * 1024 * 1024)
+    image_id = make_active(p1, data)
+    assert p1.get("/v2/images/%s/file" % image_id).content == data
+    wait_for(lambda: image_id in cached(admin), timeout=10)
+    with p1.get("/v2/images/%s/file" % image_id, stream=True) as r:
+        assert r.status_code == 200
+        next(r.iter_content(65536))    # then the client goes away
+    entry = cached(admin)[image_id]
+    assert entry["hits"] == 0 and entry["size"] == len(data)
+    r = p1.get("/v2/images/%s/file" % image_id)
+    assert r.content == data and r.headers["Content-MD5"] == md5(data)
+    assert cached(admin)[image_id]["hits"] == 1
+    assert (cache_dir(srv) / image_id).stat().st_size == len(data)
+
+
 def test_concurrent_first_downloads(p1, admin, srv):
     data = os.urandom(4 * 1024 * 1024)
     image_id = make_active(p1, data)
