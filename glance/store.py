@@ -647,7 +647,7 @@ class FileChunks(file_body.FileRegion):
     def short(self):
         _wrong_length(self.url, self.length, self.sent)
 
-    def close(self):
+    def release(self):
         self.source.close()
 
 

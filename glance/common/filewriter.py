@@ -44,15 +44,7 @@ class DirectFile:
     def adopt(cls, fd):
         """A DirectFile over ``fd``, open for writing, with O_DIRECT
         turned on when the filesystem takes it."""
-        if _O_DIRECT:
-            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-            try:
-                fcntl.fcntl(fd, fcntl.F_SETFL, flags | _O_DIRECT)
-                return cls(fd, True)
-            except OSError as e:
-                if e.errno != errno.EINVAL:
-                    raise
-        return cls(fd, False)
+        return cls(fd, set_direct(fd))
 
     @classmethod
     def create(cls, path, mode=0o666, replace=False):
@@ -116,6 +108,20 @@ class DirectFile:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def set_direct(fd):
+    """Turn O_DIRECT on for ``fd``; False if its file system refuses."""
+    if not _O_DIRECT:
+        return False
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags | _O_DIRECT)
+    except OSError as e:
+        if e.errno != errno.EINVAL:
+            raise
+        return False
+    return True
 
 
 def _aligned(view):

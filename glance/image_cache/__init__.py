@@ -277,10 +277,13 @@ class ImageCache:
 
 
 def _large_chunks(image_iter):
-    """``image_iter``, in large chunks when it reads a local file: each
-    chunk costs two hand-offs to native threads (see ``_write_behind``)."""
+    """``image_iter``, in large chunks read past the page cache when it
+    reads a local file: each chunk costs two hand-offs to native threads
+    (see ``_write_behind``), and the store's copy of an image being
+    cached is not worth the CPU of filling the page cache with it."""
     region = getattr(image_iter, "body", image_iter)
-    if isinstance(region, file_body.FileRegion):
+    if isinstance(region, file_body.FileRegion) and \
+            not region.read_direct(TEE_CHUNK_SIZE):
         region.chunk_size = max(region.chunk_size, TEE_CHUNK_SIZE)
     return image_iter
 

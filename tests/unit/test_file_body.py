@@ -163,3 +163,30 @@ def _read_all(sock, into, count):
         if not chunk:
             return
         into += chunk
+
+
+def test_region_read_past_the_page_cache(tmp_path):
+    data = os.urandom(3 * 65536 + 100)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    region = Region(open(path, "rb"), len(data), 4096)
+    assert region.read_direct(65536 + 10)   # rounded down to blocks
+    chunks = list(region)                    # each read ahead of its turn
+    assert [len(c) for c in chunks] == [65536] * 3 + [100]
+    assert b"".join(chunks) == data and region.fp.closed
+    unaligned = open(path, "rb")
+    unaligned.seek(10)
+    region = Region(unaligned, 100, 4096)
+    assert not region.read_direct(65536)    # O_DIRECT needs aligned reads
+    assert b"".join(region) == data[10:110]
+
+
+def test_closing_a_direct_region_mid_way_waits_for_its_read_ahead(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(os.urandom(4 * 65536))
+    region = Region(open(path, "rb"), 4 * 65536, 4096)
+    assert region.read_direct(65536)
+    next(region)
+    assert region._ahead is not None        # the second chunk is coming
+    region.close()
+    assert region._ahead is None and region.fp.closed
