@@ -13,13 +13,11 @@ glance-api (2 workers, SQLite, trusted identity headers)
     upload of the file (the client sends it with sendfile), download of
     it, each as MiB/s and as a ratio to its limit (upload: the two-thread
     hashing limit; download: the sendfile limit), with the server's CPU
-    seconds per GiB. Downloads are measured twice: with the image's file
-    dropped from the page cache (``posix_fadvise`` DONTNEED; a read from
-    disk) against sendfile of the limit file dropped the same way, and
-    then with the file in the page cache against sendfile of a cached
-    file (glance-api writes uploads with O_DIRECT, so the first download
-    after an upload is the cold one); then ``--clients`` concurrent
-    downloads of a
+    seconds per GiB. Each uploaded image is downloaded twice: first
+    from disk (glance-api writes uploads with O_DIRECT, so they are not
+    in the page cache) against sendfile of a copy of the bytes just
+    written with O_DIRECT, then from the page cache against sendfile of
+    a cached file; then ``--clients`` concurrent downloads of a
     ``--small-mib`` image: all must complete; aggregate MiB/s and the
     slowest and fastest client (fairness).
 
@@ -265,18 +263,16 @@ def measure_limits(path, data, sendfile_url, repeat):
 
 
 def measure_daemon(server, path, data, sendfile_url, repeat):
-    """Uploads and downloads, each paired with a measure of its limit
-    taken just before (the ratios are per pair: on a shared machine the
-    limits move from one minute to the next)."""
+    """Per run: an upload of a new image, its first download (its file
+    was written with O_DIRECT: read from disk) and a second one (from
+    the page cache). Each is paired with a measure of its limit taken
+    just before (the ratios are per pair: on a shared machine the limits
+    move from one minute to the next); the first download's limit is
+    sendfile of a copy of the bytes just written the same way."""
     size = os.path.getsize(path)
-    up = {"rates": [], "cpu": [], "ratios": []}
-    down = {"rates": [], "cpu": [], "ratios": []}
-    cold_down = {"rates": [], "cpu": [], "ratios": []}
+    up, cold_down, down = _figures(), _figures(), _figures()
     gib = size / (1024 * MiB)
-    image_id = None
     for i in range(repeat):
-        if image_id is not None:
-            delete_image(server.url, image_id)
         image_id = create_image(server.url, "big-%d" % i)
         limit = size / MiB / timed(hash_two_threads, data)
         before = loadgen.process_cpu_seconds(server.pid)
@@ -284,13 +280,9 @@ def measure_daemon(server, path, data, sendfile_url, repeat):
                          path, HEADERS)
         _record(up, size / MiB / seconds, limit,
                 (loadgen.process_cpu_seconds(server.pid) - before) / gib)
-    stored = os.path.join(server_datadir(server), image_id)
-    for _ in range(repeat):
         for figures, cold in ((cold_down, True), (down, False)):
-            if cold:    # both files out of the page cache
-                evict(path)
-                evict(stored)
-            limit = size / MiB / download(sendfile_url)[0]
+            limit = size / MiB / (cold_sendfile_seconds(data, path) if cold
+                                  else download(sendfile_url)[0])
             before = loadgen.process_cpu_seconds(server.pid)
             seconds, got = download(server.url,
                                     "/v2/images/%s/file" % image_id,
@@ -299,8 +291,30 @@ def measure_daemon(server, path, data, sendfile_url, repeat):
             _record(figures, size / MiB / seconds, limit,
                     (loadgen.process_cpu_seconds(server.pid) - before)
                     / gib)
-    delete_image(server.url, image_id)
+        delete_image(server.url, image_id)
     return up, cold_down, down
+
+
+def _figures():
+    return {"rates": [], "cpu": [], "ratios": []}
+
+
+def cold_sendfile_seconds(data, near):
+    """Seconds to download, from a plain sendfile server, a copy of
+    ``data`` just written with O_DIRECT beside ``near`` (so on disk, not
+    in the page cache, like an image glance-api just stored)."""
+    from glance.common import filewriter
+    copy = near + ".cold"
+    buffer = filewriter.aligned_buffer(len(data))
+    buffer[:] = data
+    with filewriter.DirectFile.create(copy, replace=True) as f:
+        f.write(buffer)
+    server = SendfileServer(copy)
+    try:
+        return download("http://127.0.0.1:%d" % server.port)[0]
+    finally:
+        server.close()
+        os.unlink(copy)
 
 
 def server_datadir(server):
@@ -385,7 +399,7 @@ def report(args, limits, up, cold_down, down, conc):
             ("glance-api upload", up, "two-thread hashing"),
             ("download, file in page cache", down, "sendfile"),
             ("download, file on disk only", cold_down,
-             "sendfile of the file dropped from the page cache")]:
+             "sendfile of a file just written with O_DIRECT")]:
         print("  %-34s %9.0f %7.2f %10.2f   [%s]  (ratio to %s measured "
               "just before each: [%s])" % (
                   name, _median(figures["rates"]),
