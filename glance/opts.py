@@ -17,6 +17,7 @@ _SOURCES = {
         ("glance.db.session", "list_opts", None),
         ("glance.common.utils", "list_opts", None),
         ("glance.store", "list_opts", None),
+        ("glance.image_format", "list_opts", None),
         ("glance.services.image_data", "list_opts", None),
         ("glance.services.image_locations", "list_opts", None),
         ("glance.services.tasks", "list_opts", None),
