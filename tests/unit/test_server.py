@@ -1,5 +1,5 @@
-"""glance.common.server without sockets or processes, bootstrap, and the
-console entry points.
+"""glance.common.server and glance.common.connections without sockets or
+processes, bootstrap, and the console entry points.
 
 The supervisor's decisions (respawn, halt, reload, drain deadlines) are
 tested here with fork, kill and waitpid replaced; the real processes and
@@ -20,6 +20,7 @@ import pytest
 import glance.async_
 from glance.common import bootstrap
 from glance.common import config
+from glance.common import connections
 from glance.common import server
 from glance.common import sockets as socket_mod
 from glance.common import store_setup
@@ -308,7 +309,7 @@ def _protocol(cls, state):
 
 
 def test_silent_new_connections_are_closed_after_the_grace():
-    cls = server.make_protocol()
+    cls = connections.make_protocol()
     silent = _protocol(cls, "fresh")
     busy = _protocol(cls, "fresh")
     idle = _protocol(cls, eventlet.wsgi.STATE_IDLE)
@@ -324,10 +325,17 @@ def test_silent_new_connections_are_closed_after_the_grace():
 
 
 def test_protocol_classes_do_not_share_state():
-    one, two = server.make_protocol(), server.make_protocol("ctx")
+    one, two = connections.make_protocol(), connections.make_protocol("ctx")
     assert one.fresh is not two.fresh and two.ssl_context == "ctx"
     one.draining = True
-    assert two.draining is False and server.HttpProtocol.draining is False
+    assert two.draining is False
+    assert connections.HttpProtocol.draining is False
+
+
+def test_server_keeps_the_connection_names():
+    for name in ("HttpProtocol", "ConnectionPool", "RequestBody",
+                 "make_protocol"):
+        assert getattr(server, name) is getattr(connections, name)
 
 
 # --- BaseServer ------------------------------------------------------------
@@ -901,7 +909,7 @@ def test_wsgi_application_is_built_once(monkeypatch):
 
 
 def test_connection_pool_marks_accepted_connections_busy():
-    pool = server.ConnectionPool(size=2)
+    pool = connections.ConnectionPool(size=2)
     connection = [("127.0.0.1", 1), object(), eventlet.wsgi.STATE_IDLE]
     seen = []
     pool.spawn(lambda conn: seen.append(conn[2]), connection).wait()
@@ -917,8 +925,8 @@ def test_connection_pool_marks_accepted_connections_busy():
 def test_request_body_reads_into_a_buffer():
     import io
     data = bytes(range(256)) * 40
-    body = server.RequestBody(io.BufferedReader(io.BytesIO(data + b"next")),
-                              len(data), None)
+    body = connections.RequestBody(
+        io.BufferedReader(io.BytesIO(data + b"next")), len(data), None)
     buffer = bytearray(4000)
     got = []
     while True:
@@ -933,8 +941,8 @@ def test_request_body_reads_into_a_buffer():
 def test_chunked_request_body_reads_into_a_buffer():
     import io
     raw = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
-    body = server.RequestBody(io.BufferedReader(io.BytesIO(raw)), None, None,
-                              chunked_input=True)
+    body = connections.RequestBody(io.BufferedReader(io.BytesIO(raw)),
+                                   None, None, chunked_input=True)
     buffer = bytearray(100)
     count = body.readinto(buffer)
     assert bytes(buffer[:count]) == b"hello world"
