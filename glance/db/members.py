@@ -51,24 +51,32 @@ def _member_row(session, member_id):
     return row
 
 
-def image_member_create(image_id, member, status="pending"):
+def image_member_create(image_id, member, status="pending",
+                        max_members=None):
     """Share an image with project ``member``; the membership dict.
 
     ImageNotFound if the image is not live, Duplicate if the project is
-    already a member.
+    already a member, ImageMemberLimitExceeded if the image has
+    ``max_members`` (when given and not negative) already. The image row
+    is locked meanwhile: the unique index cannot tell two live rows of
+    one member apart (deleted ones share the key), so two concurrent
+    calls must not both find the member missing.
     """
     common.check_string("member", member, 255)
     _check_status(status)
     now = models.utcnow()
     with db_session.writer() as session:
-        common.check_image(session, image_id)
-        taken = session.execute(sa.select(Member.id).where(
-            Member.image_id == image_id, Member.member == member,
-            common.live(Member))).first()
-        if taken is not None:
+        common.image_row(session, image_id, lock=True)
+        members = session.execute(sa.select(Member.member).where(
+            Member.image_id == image_id, common.live(Member))).scalars()
+        members = list(members)
+        if member in members:
             raise exception.Duplicate(
                 "Project %s is already a member of image %s"
                 % (member, image_id))
+        if max_members is not None and 0 <= max_members <= len(members):
+            raise exception.ImageMemberLimitExceeded(
+                attempted=len(members) + 1, maximum=max_members)
         result = session.execute(sa.insert(MEMBER).values(
             image_id=image_id, member=member, status=status,
             can_share=False, created_at=now, updated_at=now,

@@ -4,7 +4,6 @@ from oslo_config import cfg
 from glance.api import policy
 from glance.common import exception
 from glance.db import api as db
-from glance.domain import images as rules
 from glance.i18n import _
 from glance.services import images as image_service
 
@@ -45,14 +44,10 @@ def get_member(context, image_id, member_id):
 def add_member(context, image_id, member_id):
     image = _shared_image(context, image_id)
     policy.enforce(context, "add_member", policy.member_target(image, context))
-    if db.image_member_find(image_id=image_id, member=member_id):
-        raise exception.Duplicate(
-            _("Member %(member)s is duplicated for image %(image)s")
-            % {"member": member_id, "image": image_id})
-    rules.check_quota("members", db.image_member_count(image_id) + 1,
-                      CONF.image_member_quota)
     try:
-        return db.image_member_create(image_id, member_id)
+        # the duplicate and quota checks happen with the image locked
+        return db.image_member_create(
+            image_id, member_id, max_members=CONF.image_member_quota)
     except exception.Duplicate:
         raise exception.Duplicate(
             _("Member %(member)s is duplicated for image %(image)s")

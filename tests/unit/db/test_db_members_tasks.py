@@ -1,5 +1,6 @@
 """Image memberships and tasks."""
 import datetime
+import threading
 
 import pytest
 
@@ -45,6 +46,55 @@ def test_member_duplicate_and_readd(db):
     again = api.image_member_create(image["id"], "p2", status="accepted")
     assert again["id"] != member["id"]
     assert api.image_member_find(image_id=image["id"]) == [again]
+
+
+def _at_once(calls):
+    """Run the calls in threads released together; their results (or
+    the exceptions they raised)."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(i):
+        barrier.wait(10)
+        try:
+            results[i] = calls[i]()
+        except Exception as e:  # noqa: BLE001 - the result under test
+            results[i] = e
+    threads = [threading.Thread(target=run, args=(i,))
+               for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_concurrent_adds_of_one_member_make_one_membership(db):
+    image = api.image_create({})
+    results = _at_once([lambda: api.image_member_create(image["id"], "p2")
+                        for _ in range(6)])
+    created = [r for r in results if isinstance(r, dict)]
+    assert len(created) == 1, results
+    assert all(isinstance(r, exception.Duplicate)
+               for r in results if r not in created)
+    assert api.image_member_count(image["id"]) == 1
+
+
+def test_member_quota_holds_under_concurrent_adds(db):
+    image = api.image_create({})
+    api.image_member_create(image["id"], "p0", max_members=3)
+    results = _at_once([
+        lambda i=i: api.image_member_create(image["id"], "p%d" % i,
+                                            max_members=3)
+        for i in range(1, 7)])
+    created = [r for r in results if isinstance(r, dict)]
+    assert len(created) == 2, results
+    refused = [r for r in results if r not in created]
+    assert all(isinstance(r, exception.ImageMemberLimitExceeded)
+               for r in refused)
+    assert api.image_member_count(image["id"]) == 3
+    # a negative quota is no limit, as in Glance
+    assert api.image_member_create(image["id"], "p9", max_members=-1)
 
 
 def test_member_update(db):
