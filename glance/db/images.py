@@ -116,13 +116,16 @@ def image_get(image_id, include_deleted=False):
                                  include_deleted=include_deleted)
 
 
-def image_update(image_id, values, purge_props=False, from_state=None):
+def image_update(image_id, values, purge_props=False, from_state=None,
+                 expected_props=None):
     """Change an image; its new dict.
 
     ``properties`` are set (with ``purge_props``, every property not named
     is deleted, even when ``properties`` is absent); ``tags`` replace all
     tags. With ``from_state`` the change happens only if the status is
-    still ``from_state``, else Conflict and nothing changes.
+    still ``from_state``, and with ``expected_props`` (name -> value, None
+    for absent) only if those properties still hold those values; else
+    Conflict and nothing changes.
     """
     base, properties, tags = _split_values(values, creating=False)
     now = models.utcnow()
@@ -138,12 +141,30 @@ def image_update(image_id, values, purge_props=False, from_state=None):
             raise exception.Conflict(
                 "Image %s is %s, not %s" % (image_id, row.status,
                                             from_state))
+        if expected_props:
+            # the UPDATE above holds the image row: no one changes the
+            # properties between this check and the commit
+            _check_expected_properties(session, image_id, expected_props)
         if properties is not None or purge_props:
             _set_properties(session, image_id, properties or {},
                             purge_props, now)
         if tags is not None:
             _replace_tags(session, image_id, tags, now)
         return common.load_image(session, image_id)
+
+
+def _check_expected_properties(session, image_id, expected):
+    rows = session.execute(
+        sa.select(PROPERTY.c.name, PROPERTY.c.value)
+        .where(PROPERTY.c.image_id == image_id,
+               PROPERTY.c.name.in_(list(expected)), common.live(PROPERTY.c))
+        .with_for_update()).all()
+    current = {row.name: row.value for row in rows}
+    for name, value in expected.items():
+        if current.get(name) != value:
+            raise exception.Conflict(
+                "Image %s has %s=%r, not %r" % (image_id, name,
+                                                current.get(name), value))
 
 
 def _set_properties(session, image_id, properties, purge, now):

@@ -183,14 +183,12 @@ def _lock(image, task_id, method, stores):
         values["status"] = "importing"
     values["properties"] = props
     try:
-        db.image_update(image["id"], values, from_state=current)
+        # the lock is taken only if no one took it meanwhile (a copy
+        # moves no status that would tell)
+        db.image_update(image["id"], values, from_state=current,
+                        expected_props={flow.LOCK: None})
     except exception.Conflict:
         raise exception.Conflict(_busy_message(image["id"])) from None
-    if method == "copy-image":
-        # No status move protects a copy: make sure we won the race.
-        now = db.image_get(image["id"])["properties"].get(flow.LOCK)
-        if now != task_id:
-            raise exception.Conflict(_busy_message(image["id"]))
 
 
 def _undo_stale(image, stolen):

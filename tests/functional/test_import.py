@@ -398,6 +398,37 @@ def test_copy_image(srv, admin):
     assert "already present" in r.text
 
 
+def test_concurrent_copies_take_the_lock_once(srv, admin):
+    """Copies move no status: only the lock's compare-and-set keeps two
+    started together from both running."""
+    import concurrent.futures
+    img = new_image(admin)
+    r = admin.put("/v2/images/%s/file" % img["id"], data=DATA,
+                  headers={"Content-Type": OCTET})
+    assert r.status_code == 204
+    body = {"method": {"name": "copy-image"}, "stores": ["slow"]}
+
+    def start(_):
+        r = admin.post("/v2/images/%s/import" % img["id"], json=body)
+        # a late one may find the copy already done: 400, as Glance
+        assert r.status_code in (202, 409) or (
+            r.status_code == 400 and "already present" in r.text), r.text
+        return r.status_code
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(start, range(6)))
+    assert answers.count(202) == 1, answers
+    # one copy ran; a loser's task, if it got one, failed with the reason
+    tasks = wait_for(lambda: [t for t in tasks_of(admin, img["id"])
+                              if t["status"] == "success"] and
+                     tasks_of(admin, img["id"]), message="the copy")
+    assert [t["status"] for t in tasks].count("success") == 1
+    assert all("in progress" in t["message"] for t in tasks
+               if t["status"] != "success")
+    got = admin.image(img["id"])
+    assert sorted(got["stores"].split(",")) == ["fast", "slow"]
+    assert got["status"] == "active"
+
+
 # --- one store of several fails ---
 
 @pytest.fixture

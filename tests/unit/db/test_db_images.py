@@ -371,3 +371,40 @@ def test_locations(db):
         api.image_location_update("not-a-number", {"status": "active"})
     with pytest.raises(exception.ImageNotFound):
         api.image_location_add("nope", "file:///x")
+
+
+def test_update_only_if_properties_still_hold(db):
+    image = api.image_create({"properties": {"lock": "t0"}})
+    with pytest.raises(exception.Conflict):
+        api.image_update(image["id"], {"properties": {"lock": "t1"}},
+                         expected_props={"lock": None})
+    assert api.image_get(image["id"])["properties"]["lock"] == "t0"
+    api.image_update(image["id"], {"properties": {"lock": "t1"}},
+                     expected_props={"lock": "t0"})
+    api.image_update(image["id"], {"properties": {}}, purge_props=True,
+                     expected_props={"lock": "t1"})
+    assert "lock" not in api.image_get(image["id"])["properties"]
+
+
+def test_concurrent_compare_and_set_of_a_property_has_one_winner(db):
+    import threading
+    image = api.image_create({})
+    barrier = threading.Barrier(6)
+    results = [None] * 6
+
+    def take(i):
+        barrier.wait(10)
+        try:
+            api.image_update(image["id"], {"properties": {"lock": "t%d" % i}},
+                             expected_props={"lock": None})
+            results[i] = "won"
+        except exception.Conflict:
+            results[i] = "lost"
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results.count("won") == 1, results
+    winner = "t%d" % results.index("won")
+    assert api.image_get(image["id"])["properties"]["lock"] == winner
