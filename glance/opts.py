@@ -16,6 +16,7 @@ _SOURCES = {
         ("glance.common.sockets", "list_opts", None),
         ("glance.db.session", "list_opts", None),
         ("glance.common.utils", "list_opts", None),
+        ("glance.common.filewriter", "list_opts", None),
         ("glance.store", "list_opts", None),
         ("glance.image_format", "list_opts", None),
         ("glance.services.image_data", "list_opts", None),
@@ -33,6 +34,7 @@ _SOURCES = {
     "glance.cache": [
         ("glance.common.config", "common_opts", None),
         ("glance.image_cache", "list_opts", None),
+        ("glance.common.filewriter", "list_opts", None),
     ],
 }
 

@@ -514,3 +514,16 @@ def test_multi_store(glance_server, tmp_path):
     assert stored(server, "slow") == []
     r = upload(api, new_image(api)["id"], DATA, what="stage")
     assert r.status_code == 204
+
+
+def test_data_intact_with_direct_io_off(glance_server):
+    server = glance_server(flavor="trusted-auth", workers=1,
+                           conf={"DEFAULT": {"data_direct_io": False}})
+    api = Api(server.url, new_project("nodirect"), MEMBER)
+    data = os.urandom(5 * MiB + 3)
+    img = new_image(api)
+    assert upload(api, img["id"], data).status_code == 204
+    got = api.image(img["id"])
+    assert got["status"] == "active" and got["checksum"] == md5(data)
+    assert download(api, img["id"]).content == data
+    assert (datadir(server) / img["id"]).read_bytes() == data

@@ -125,3 +125,30 @@ def test_bytes_go_direct_through_an_aligned_copy(tmp_path):
         assert f.direct          # whole blocks all along
         f.write(b"tail")
     assert path.read_bytes() == b"".join(parts) + b"tail"
+
+
+def test_direct_io_can_be_turned_off(tmp_path):
+    from oslo_config import cfg
+
+    from glance.common import file_body
+    conf = cfg.CONF
+    if conf._args is None:
+        conf([], project="glance", default_config_files=[])
+    conf.set_override("data_direct_io", False)
+    try:
+        with filewriter.DirectFile.create(str(tmp_path / "f")) as f:
+            assert not f.direct
+            f.write(b"x" * filewriter.BLOCK)
+        fd = os.open(str(tmp_path / "f"), os.O_RDONLY)
+        try:
+            assert not filewriter.set_direct(fd)
+        finally:
+            os.close(fd)
+        region = file_body.FileRegion(open(tmp_path / "f", "rb"),
+                                      filewriter.BLOCK, 4096)
+        assert not region.read_direct(65536)
+        assert b"".join(region) == b"x" * filewriter.BLOCK
+    finally:
+        conf.clear_override("data_direct_io")
+    with filewriter.DirectFile.create(str(tmp_path / "g")) as f:
+        assert f.direct
