@@ -9,16 +9,19 @@ hide:
   ``ranged_get`` asks them for the bytes with an HTTP Range itself, and
   when that is not possible ``cut`` takes them out of the whole object
   (the bytes skipped are then still transferred from the store);
-- the s3 driver goes multipart only when it is told the size, and leaves
-  the multipart upload behind when the stream it reads raises
-  (``add``);
+- the s3 driver goes multipart only when it is told the size (an upload
+  of unknown size is spooled first, or the driver would hold it whole in
+  memory), and leaves the multipart upload behind when the stream it
+  reads raises (``add``);
 - the http store is read-only: its data belongs to someone else, so it
   is never written (glance_store refuses with StoreAddDisabled) nor
   deleted (``read_only``).
 """
 import copy
 import functools
+import os
 import re
+import tempfile
 import urllib.parse
 
 import glance_store
@@ -29,8 +32,14 @@ from oslo_config import cfg
 from oslo_log import log as logging
 import requests
 
+from glance.common import config
+from glance.i18n import _
+
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+SPOOL_CHUNK_SIZE = 4 * MiB
 
 # Location schemes of stores whose data Glance must never delete.
 READ_ONLY_SCHEMES = frozenset(("http", "https"))
@@ -157,6 +166,11 @@ def add(context, image_id, stream, size, store_id, algo):
 
 
 def _add_to_s3(context, driver, image_id, stream, size, algo):
+    if size is None:
+        # The driver buffers an upload of unknown size whole, in memory;
+        # spooled first, its size is known and a large one goes
+        # multipart.
+        return _add_spooled(context, driver, image_id, stream, algo)
     # A copy records this upload only, should glance_store ever reuse
     # its s3 driver.
     driver = copy.copy(driver)
@@ -172,6 +186,25 @@ def _add_to_s3(context, driver, image_id, stream, size, algo):
         # a later one cannot touch that one's data.
         _abort_multipart(driver, started)
         raise
+
+
+def _add_spooled(context, driver, image_id, stream, algo):
+    """``_add_to_s3`` of ``stream`` copied first to a temporary file (in
+    memory up to the multipart threshold, else beside the staged data)."""
+    threshold = _store_conf(driver).s3_store_large_object_size * MiB
+    spool_dir = config.staging_dir()
+    os.makedirs(spool_dir, mode=0o750, exist_ok=True)
+    with tempfile.SpooledTemporaryFile(max_size=threshold,
+                                       dir=spool_dir) as spool:
+        size = 0
+        for chunk in iter(lambda: stream.read(SPOOL_CHUNK_SIZE), b""):
+            spool.write(chunk)
+            size += len(chunk)
+        if getattr(stream, "abandoned", False):
+            # the image belongs to a later upload now: leave its object
+            raise glance_store.Invalid(_("upload abandoned"))
+        spool.seek(0)
+        return _add_to_s3(context, driver, image_id, spool, size, algo)
 
 
 def _record_multipart(driver, started):

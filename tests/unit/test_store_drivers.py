@@ -213,12 +213,29 @@ def test_s3_large_upload_is_multipart(s3_store, s3_client):
     assert got["Body"].read() == data
 
 
-def test_s3_unknown_size_stays_single_part(s3_store, s3_client):
-    # Without a size glance_store's s3 driver cannot choose multipart.
+def test_s3_unknown_size_is_spooled_then_multipart(s3_store, s3_client):
+    # glance_store's s3 driver would hold an upload of unknown size in
+    # memory, whole, and send it in one part
+    data = os.urandom(11 * MiB + 5)
     image = {"id": str(uuid.uuid4()), "owner": "p1",
              "disk_format": "raw", "container_format": "bare"}
-    data = os.urandom(6 * MiB)
-    store.write_image(None, image, [data[:MiB], data[MiB:]])
+    result = store.write_image(None, image,
+                               [data[i:i + MiB]
+                                for i in range(0, len(data), MiB)])
+    assert result["size"] == len(data)
+    assert result["checksum"] == hashlib.md5(data).hexdigest()
+    head = s3_client.head_object(Bucket=BUCKET, Key=image["id"])
+    assert head["ETag"].strip('"').endswith("-3")
+    assert s3_client.get_object(Bucket=BUCKET,
+                                Key=image["id"])["Body"].read() == data
+    assert os.listdir(store.config.staging_dir()) == []   # spool gone
+
+
+def test_s3_small_unknown_size_stays_single_part(s3_store, s3_client):
+    image = {"id": str(uuid.uuid4()), "owner": "p1",
+             "disk_format": "raw", "container_format": "bare"}
+    data = os.urandom(MiB // 2)    # under the 1 MiB multipart threshold
+    store.write_image(None, image, [data[:1000], data[1000:]])
     head = s3_client.head_object(Bucket=BUCKET, Key=image["id"])
     assert "-" not in head["ETag"]
 
@@ -235,6 +252,17 @@ class Broken:
         chunk = b"b" * min(length, self.left, 1024 * 1024)
         self.left -= len(chunk)
         return chunk
+
+
+def test_s3_unknown_size_broken_while_spooling_leaves_nothing(s3_store,
+                                                              s3_client):
+    image = {"id": str(uuid.uuid4()), "owner": "p1",
+             "disk_format": "raw", "container_format": "bare"}
+    with pytest.raises(store.UploadInterrupted):
+        store.write_image(None, image, Broken(3 * MiB))
+    listed = s3_client.list_objects_v2(Bucket=BUCKET, Prefix=image["id"])
+    assert listed.get("KeyCount", 0) == 0
+    assert os.listdir(store.config.staging_dir()) == []
 
 
 def test_s3_failed_multipart_upload_is_aborted(s3_store, s3_client):
