@@ -94,13 +94,7 @@ class DirectFile:
         if whole and not _aligned(view):
             view = self._copy_aligned(view)
         if whole:
-            try:
-                self._write_all(view[:whole])
-            except OSError as e:
-                if e.errno != errno.EINVAL:
-                    raise
-                self._buffered()  # the filesystem refused O_DIRECT
-                whole = 0
+            self._write_all(view[:whole])
         if whole < len(view):
             self._buffered()  # the tail: only the last write has one
             self._write_all(view[whole:])
@@ -117,7 +111,14 @@ class DirectFile:
 
     def _write_all(self, view):
         while view:
-            view = view[os.write(self.fd, view):]
+            try:
+                written = os.write(self.fd, view)
+            except OSError as e:
+                if e.errno != errno.EINVAL or not self.direct:
+                    raise
+                self._buffered()  # the file system refused O_DIRECT
+                continue
+            view = view[written:]
 
     def _buffered(self):
         if self.direct:
