@@ -185,6 +185,15 @@ class FileWrapper:
             close()
 
 
+def wrap(body, environ):
+    """``body`` handed to glance-api's file wrapper when that server runs
+    the request and ``body`` can go by sendfile; else ``body``."""
+    if environ.get("wsgi.file_wrapper") is FileWrapper and \
+            hasattr(body, "sendfile"):
+        return FileWrapper(body)
+    return body
+
+
 def serve(result, environ, headers):
     """What the server hands eventlet.wsgi for the application's
     ``result``: a sendfile body for a ``FileWrapper`` it may send that

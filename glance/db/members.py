@@ -68,8 +68,7 @@ def image_member_create(image_id, member, status="pending",
     with db_session.writer() as session:
         common.image_row(session, image_id, lock=True)
         members = session.execute(sa.select(Member.member).where(
-            Member.image_id == image_id, common.live(Member))).scalars()
-        members = list(members)
+            Member.image_id == image_id, common.live(Member))).scalars().all()
         if member in members:
             raise exception.Duplicate(
                 "Project %s is already a member of image %s"

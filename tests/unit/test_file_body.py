@@ -190,3 +190,17 @@ def test_closing_a_direct_region_mid_way_waits_for_its_read_ahead(tmp_path):
     assert region._ahead is not None        # the second chunk is coming
     region.close()
     assert region._ahead is None and region.fp.closed
+
+
+def test_wrap_only_for_this_server_and_sendfile_bodies(data_file):
+    region = Region(open(data_file[0], "rb"), 10, 10)
+    ours = {"wsgi.file_wrapper": file_body.FileWrapper}
+    wrapped = file_body.wrap(region, ours)
+    assert isinstance(wrapped, file_body.FileWrapper)
+    assert wrapped.body is region
+    other = {"wsgi.file_wrapper": lambda f, size=None: f}
+    assert file_body.wrap(region, other) is region
+    assert file_body.wrap(region, {}) is region
+    plain = iter([b"x"])
+    assert file_body.wrap(plain, ours) is plain
+    region.close()

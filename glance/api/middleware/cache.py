@@ -81,11 +81,8 @@ class CacheFilter(wsgi.Middleware):
             return None  # evicted meanwhile: the API serves it
         LOG.debug("Serving image %s from the cache", image_id)
         req.environ["glance.cache.hit"] = True
-        wrapper = req.environ.get("wsgi.file_wrapper")
-        if wrapper is file_body.FileWrapper:
-            chunks = wrapper(chunks)
-        return _data_response(chunks, length, content_range,
-                              image["checksum"])
+        return _data_response(file_body.wrap(chunks, req.environ), length,
+                              content_range, image["checksum"])
 
     def process_response(self, resp):
         req = resp.request

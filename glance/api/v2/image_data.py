@@ -135,11 +135,9 @@ class ResponseSerializer(wsgi.JSONResponseSerializer):
 def body(chunks, request):
     """The response body: ``chunks``, handed to glance-api's file wrapper
     when they can go by ``sendfile`` (see the module's docstring)."""
-    wrapper = request.environ.get("wsgi.file_wrapper") \
-        if request is not None else None
-    if wrapper is file_body.FileWrapper and hasattr(chunks, "sendfile"):
-        return wrapper(chunks)
-    return chunks
+    if request is None:
+        return chunks
+    return file_body.wrap(chunks, request.environ)
 
 
 def create_resource():
