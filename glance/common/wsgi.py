@@ -18,6 +18,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from glance.common import exception
+from glance.common import request_body
 from glance.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -89,9 +90,10 @@ class Request(webob.Request):
 
     @property
     def body_file(self):
-        # The raw input stream: never let webob buffer an image body.
-        if self.is_body_readable:
-            return self.environ["wsgi.input"]
+        # The input stream, unbuffered: never let webob buffer an image
+        # body; dechunked whichever server hosts the app.
+        if self.is_body_readable or request_body.is_chunked(self.environ):
+            return request_body.body_stream(self.environ)
         return webob.Request.body_file.fget(self)
 
     @body_file.setter
@@ -249,8 +251,9 @@ class JSONRequestDeserializer:
 
     def has_body(self, request):
         """Whether the request carries a body to decode."""
+        # (webob's is_body_readable setter would claim the server ended
+        # the input, which request_body must be able to tell for itself)
         if self.is_valid_encoding(request) and self.is_valid_method(request):
-            request.is_body_readable = True
             return True
         if request.content_length is not None and request.content_length > 0:
             return True

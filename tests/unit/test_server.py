@@ -880,34 +880,6 @@ def test_api_prefetcher_follows_the_flavor(api_cmd, conf):
     assert module.prefetcher_wanted()
 
 
-# --- glance.wsgi.api -------------------------------------------------------
-
-def test_wsgi_config_files_from_the_environment():
-    from glance.wsgi import api
-    assert api.config_files({}) is None
-    assert api.config_files({"GLANCE_CONFIG_FILE": " /a.conf, ,/b.conf"}) \
-        == ["/a.conf", "/b.conf"]
-
-
-def test_wsgi_application_is_built_once(monkeypatch):
-    from glance.wsgi import api
-    monkeypatch.setenv("GLANCE_CONFIG_FILE", "/etc/x.conf")
-    vars(api).pop("application", None)   # (hasattr would build it)
-    with mock.patch.object(bootstrap, "bootstrap") as boot, \
-            mock.patch.object(server, "initialize_stores") as stores, \
-            mock.patch.object(config, "load_paste_app") as load:
-        app = api.application
-        assert api.application is app is load.return_value
-    boot.assert_called_once_with([], prog="glance-api",
-                                 thread_model="native",
-                                 default_config_files=["/etc/x.conf"])
-    stores.assert_called_once_with()
-    load.assert_called_once_with("glance-api")
-    with pytest.raises(AttributeError):
-        api.something_else   # noqa: B018
-    vars(api).pop("application")
-
-
 def test_connection_pool_marks_accepted_connections_busy():
     pool = connections.ConnectionPool(size=2)
     connection = [("127.0.0.1", 1), object(), eventlet.wsgi.STATE_IDLE]

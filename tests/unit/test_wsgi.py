@@ -196,6 +196,7 @@ def _chunked(body):
         "Content-Type": "application/json", "Transfer-Encoding": "chunked"})
     req.environ.pop("CONTENT_LENGTH", None)
     req.environ["wsgi.input"] = io.BytesIO(body)
+    req.environ["wsgi.input_terminated"] = True   # a server that dechunks
     return req.get_response(make_app())
 
 

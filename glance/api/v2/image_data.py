@@ -18,6 +18,7 @@ import webob.exc
 
 from glance.common import exception
 from glance.common import file_body
+from glance.common import request_body
 from glance.common import wsgi
 from glance.i18n import _
 from glance.services import image_data as service
@@ -44,12 +45,10 @@ class ImageDataController:
 
 
 def body_stream(request):
-    """The request body, unread: ``wsgi.input`` when there is a body
-    (Content-Length or chunked), else an empty stream."""
-    chunked = "chunked" in request.headers.get("Transfer-Encoding",
-                                               "").lower()
-    if chunked or request.content_length:
-        return request.environ["wsgi.input"]
+    """The request body, unread: the server's input stream when there is
+    a body (Content-Length or chunked), else an empty stream."""
+    if request_body.is_chunked(request.environ) or request.content_length:
+        return request_body.body_stream(request.environ)
     return io.BytesIO(b"")
 
 
