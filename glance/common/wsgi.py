@@ -14,6 +14,7 @@ import routes
 import routes.middleware
 import webob.dec
 import webob.exc
+from sqlalchemy import exc as sa_exc
 from oslo_config import cfg
 from oslo_log import log as logging
 
@@ -136,7 +137,12 @@ class Middleware:
     @webob.dec.wsgify(RequestClass=Request)
     def __call__(self, req):
         rid = request_id_for(req.environ)
-        response = check_url_encoding(req) or self.process_request(req)
+        try:
+            response = check_url_encoding(req) or self.process_request(req)
+        except Exception as e:
+            response = database_unavailable(req, e)
+            if response is None:
+                raise
         if response is None:
             response = req.get_response(self.application)
         response.request = req
@@ -379,6 +385,9 @@ class Resource:
         return response
 
     def _internal_error(self, request, e):
+        unavailable = database_unavailable(request, e)
+        if unavailable is not None:
+            return unavailable
         rid = request_id_for(request.environ)
         if is_bad_request_body(e):
             LOG.info("Bad request body in %s %s (%s): %s", request.method,
@@ -428,6 +437,27 @@ def is_bad_request_body(e):
         return True
     return isinstance(e, OSError) and e.errno is None and \
         "chunked" in str(e)
+
+
+def database_unavailable(request, e):
+    """A 503 response when ``e`` says the database cannot be reached
+    (down, restarting, connections cut), else None.
+
+    The pool tests each connection before use, so the service recovers
+    by itself once the database answers again.
+    """
+    if not isinstance(e, (sa_exc.OperationalError, sa_exc.InterfaceError,
+                          sa_exc.DisconnectionError)):
+        if not getattr(e, "connection_invalidated", False):
+            return None
+    LOG.warning("Database unavailable during %s %s (%s): %s",
+                request.method, request.path,
+                request_id_for(request.environ),
+                " ".join(str(getattr(e, "orig", e)).split())[:200])
+    return webob.exc.HTTPServiceUnavailable(
+        explanation=_("The image service cannot reach its database; try "
+                      "again later."),
+        headers={"Retry-After": "5"})
 
 
 def _is_disconnect(e):
