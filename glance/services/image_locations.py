@@ -313,3 +313,51 @@ def _back_to_queued(image_id):
     except (exception.Conflict, exception.NotFound):
         LOG.info("Image %s was deleted or moved on while its location "
                  "was added", image_id)
+
+
+# --- removing one store's copy (API 2.10) ---
+
+def delete_from_store(context, image_id, store_id):
+    """Remove ``image_id``'s data from the store ``store_id`` only.
+
+    Multi-store only (404 otherwise); an unknown store is a 409, as is an
+    image that is not ``active``; the only copy is refused (403: delete
+    the image instead). The location record goes first, so no reader is
+    sent to data being deleted; data that cannot be deleted is logged.
+    """
+    if not CONF.enabled_backends:
+        raise exception.NotFound()
+    if store_id not in CONF.enabled_backends:
+        raise exception.Conflict(
+            _("The selected store %s is not available on this node.")
+            % store_id)
+    image = images.find_image(context, image_id,
+                              not_found_msg=_("Failed to find image %s"))
+    policy.enforce_image_action(context, "get_image_location", image)
+    policy.enforce_image_action(context, "delete_image_location", image)
+    if image["status"] != "active":
+        raise exception.Conflict(_(
+            "It's not allowed to remove image data from store if image "
+            "status is not 'active'"))
+    if len(image["locations"]) == 1:
+        raise exception.Forbidden(_(
+            "Cannot delete image data from the only store containing it. "
+            "Consider deleting the image instead."))
+    location = _location_in(image, store_id)
+    db.image_location_delete(location["id"])
+    try:
+        store.delete_image_data(location, context=context)
+    except Exception:  # noqa: BLE001 - the copy is already forgotten
+        LOG.exception("Could not delete the data of image %(id)s in store "
+                      "%(store)s: it is orphaned at %(url)s",
+                      {"id": image_id, "store": store_id,
+                       "url": location["url"]})
+
+
+def _location_in(image, store_id):
+    for location in image["locations"]:
+        if (location["metadata"] or {}).get("store") == store_id:
+            return location
+    raise exception.NotFound(
+        _("Image %(iid)s is not stored in store %(sid)s.")
+        % {"iid": image["id"], "sid": store_id})

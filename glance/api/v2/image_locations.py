@@ -1,6 +1,7 @@
 """``/v2/images/{id}/locations`` (API 2.17): add an http(s) location to a
 queued image (202; the data is hashed in the background), list an
-image's locations (service users)."""
+image's locations (service users); ``/v2/stores/{store}/{id}`` (API
+2.10): remove the copy of an image's data in one store (204)."""
 import webob
 
 from glance.api.v2 import images
@@ -19,6 +20,10 @@ class LocationsController:
     def add_location(self, req, image_id, url, validation_data):
         service.add_location(req.context, image_id, url, validation_data)
         return webob.Response(status=202)
+
+    def delete_from_store(self, req, store_id, image_id):
+        service.delete_from_store(req.context, image_id, store_id)
+        return webob.Response(status=204)
 
 
 class RequestDeserializer(images.NoBodyDeserializer):

@@ -25,6 +25,7 @@ def route_table():
     info_res = discovery.create_resource()
     data_res = image_data.create_resource()
     tasks_res = tasks.create_resource()
+    locations_res = image_locations.create_resource()
     table = [
         ("/schemas/%s" % name, schema_res, {"GET": name})
         for name in ("image", "images", "member", "members", "task",
@@ -37,8 +38,10 @@ def route_table():
         ("/images/{image_id}/file", data_res,
          {"GET": "download", "PUT": "upload"}),
         ("/images/{image_id}/stage", data_res, {"PUT": "stage"}),
-        ("/images/{image_id}/locations", image_locations.create_resource(),
+        ("/images/{image_id}/locations", locations_res,
          {"GET": "get_locations", "POST": "add_location"}),
+        ("/stores/{store_id}/{image_id}", locations_res,
+         {"DELETE": "delete_from_store"}),
         ("/images/{image_id}/import", image_import.create_resource(),
          {"POST": "import_image"}),
         ("/images/{image_id}/tasks", tasks_res, {"GET": "image_tasks"}),
