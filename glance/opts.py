@@ -12,6 +12,7 @@ _SOURCES = {
         ("glance.common.config", "paste_deploy_opts", "paste_deploy"),
         ("glance.common.config", "image_format_opts", "image_format"),
         ("glance.common.wsgi", "list_opts", None),
+        ("glance.api.middleware.context", "list_opts", None),
         ("glance.common.server", "list_opts", None),
         ("glance.common.sockets", "list_opts", None),
         ("glance.db.session", "list_opts", None),

@@ -17,20 +17,50 @@ from glance.i18n import _
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
+context_opts = [
+    cfg.IntOpt("max_request_id_length", default=64, min=0, max=16384,
+               help=_("Longest X-Openstack-Request-ID a client may send "
+                      "(longer ones are refused with 431); 0: no "
+                      "limit.")),
+]
+CONF.register_opts(context_opts)
 
-def _attach(req, ctx):
+CLIENT_REQUEST_ID = "X-Openstack-Request-ID"
+
+
+def list_opts():
+    return [(None, context_opts)]
+
+
+def _attach(req, ctx, request_id=None):
+    if request_id:
+        req.environ[wsgi.REQUEST_ID_ENV] = request_id
     ctx.request_id = wsgi.request_id_for(req.environ)
     req.context = ctx
     req.environ["glance.context"] = ctx
 
 
+def client_request_id(req):
+    """The request id an authenticated client sent, as Glance takes it
+    for the request's own; None without one; 431 when too long."""
+    request_id = req.headers.get(CLIENT_REQUEST_ID)
+    limit = CONF.max_request_id_length
+    if request_id and 0 < limit < len(request_id):
+        raise webob.exc.HTTPRequestHeaderFieldsTooLarge(explanation=_(
+            "x-openstack-request-id is too long, max size %s") % limit)
+    return request_id or None
+
+
 class BaseContextMiddleware(wsgi.Middleware):
-    """Answers with the context's request id."""
+    """Answers with the context's request id, always ``req-`` prefixed."""
 
     def process_response(self, resp):
         ctx = getattr(resp.request, "context", None)
         if ctx is not None and ctx.request_id:
-            resp.headers[wsgi.REQUEST_ID_HEADER] = ctx.request_id
+            request_id = ctx.request_id
+            if not request_id.startswith("req-"):
+                request_id = "req-" + request_id
+            resp.headers[wsgi.REQUEST_ID_HEADER] = request_id
         return resp
 
 
@@ -40,7 +70,8 @@ class ContextMiddleware(BaseContextMiddleware):
     def process_request(self, req):
         status = req.headers.get("X-Identity-Status", "Confirmed")
         if status == "Confirmed" and "X-Identity-Status" in req.headers:
-            _attach(req, self._authenticated_context(req))
+            _attach(req, self._authenticated_context(req),
+                    client_request_id(req))
         elif CONF.allow_anonymous_access:
             _attach(req, self._anonymous_context())
         else:
@@ -56,7 +87,9 @@ class ContextMiddleware(BaseContextMiddleware):
     def _authenticated_context(req):
         ctx = context.RequestContext.from_environ(req.environ,
                                                   service_catalog=None)
-        ctx.roles = [r.strip() for r in ctx.roles if r and r.strip()]
+        # Glance compares roles in lower case
+        ctx.roles = [r.strip().lower() for r in ctx.roles
+                     if r and r.strip()]
         ctx.is_admin = policy.check_is_admin(ctx)
         return ctx
 
