@@ -11,7 +11,8 @@ Reads top to bottom as Glance's import call behaves:
    the image's status must fit the method (409);
 3. resolve the target stores (``stores``, ``all_stores``, the
    ``X-Image-Meta-Store`` header, else the default store);
-4. filter the web-download URI (400);
+4. filter the web-download URI, its host resolved and every address
+   checked (400, also when the host does not resolve);
 5. create the ``api_image_import`` task, take the lock together with
    the status move (``uploading``/``queued`` -> ``importing`` as one
    compare-and-set; copy-image keeps ``active``), record

@@ -290,16 +290,26 @@ def test_web_download_through_redirect(p1, web):
     assert got["size"] == len(DATA)
 
 
-def test_web_download_redirect_to_filtered_host_fails(p1, web):
-    port = web.rsplit(":", 1)[1]
-    target = "http://localhost:%s/data" % port
+@pytest.mark.parametrize("target", [
+    "http://127.0.0.2:{port}/data",          # host not in allowed_hosts
+    "http://127.0.0.1:1/data",               # port not in allowed_ports
+    "http://2130706434:{port}/data",         # 127.0.0.2, numeric form
+    "http://[::ffff:127.0.0.2]:{port}/data",
+])
+def test_web_download_redirect_to_filtered_target_fails(srv, p1, web,
+                                                        target):
+    target = target.format(port=web.rsplit(":", 1)[1])
     img = new_image(p1)
     do_import(p1, img["id"], method={
         "name": "web-download", "uri": web + "/redirect?to=" + target})
     got, task = wait_done(p1, img["id"])
     assert task["status"] == "failure"
     assert "does not pass filtering" in task["message"]
+    assert target in task["message"]
     assert got["status"] == "queued"
+    assert got["size"] is None and got["checksum"] is None
+    assert img["id"] not in staged(srv)
+    assert img["id"] not in stored(srv, "fast")
 
 
 @pytest.mark.parametrize("path", ["/missing", "/big", "/chunked"])
@@ -334,7 +344,7 @@ def test_web_download_format_mismatch(srv, p1, web):
 
 @pytest.mark.parametrize("uri", ["http://127.0.0.1:1/x", "ftp://127.0.0.1/",
                                  "http://10.0.0.1/x", "http://[::1]/x",
-                                 "http://localhost/x", None])
+                                 "http://127.0.0.2/x", None])
 def test_web_download_filtered_400(p1, uri):
     img = new_image(p1)
     method = {"name": "web-download"}
@@ -344,6 +354,41 @@ def test_web_download_filtered_400(p1, uri):
     assert "does not pass filtering" in r.text
     assert p1.image(img["id"])["status"] == "queued"
     assert tasks_of(p1, img["id"]) == []
+
+
+@pytest.mark.parametrize("host", [
+    "2130706434", "0x7f000002", "127.2", "0177.0.0.2",   # 127.0.0.2
+    "2130706433", "0x7f000001", "127.1", "0177.0.0.1",   # 127.0.0.1 too
+    "[::ffff:127.0.0.2]"])
+def test_web_download_numeric_host_400(p1, web, host):
+    """Only the canonical form of an allowed address passes: the
+    numeric forms the C library would also accept are refused at the
+    import call, before any task or connection."""
+    uri = "http://%s:%s/data" % (host, web.rsplit(":", 1)[1])
+    img = new_image(p1)
+    r = do_import(p1, img["id"], expect=400,
+                  method={"name": "web-download", "uri": uri})
+    assert "does not pass filtering" in r.text
+    assert p1.image(img["id"])["status"] == "queued"
+    assert tasks_of(p1, img["id"]) == []
+
+
+def test_web_download_glance_default_filtering(glance_server):
+    """Glance's defaults: loopback, link-local and numeric forms are
+    refused at the import call; only ports 80 and 443 may be named."""
+    server = glance_server(flavor="trusted-auth", workers=1)
+    api = Api(server.url, new_project("d"), MEMBER)
+    for uri in ["http://127.0.0.1/x", "http://[::1]/x",
+                "http://169.254.169.254/latest/meta-data",
+                "http://[::ffff:169.254.169.254]/", "http://0.0.0.0/x",
+                "http://2130706433/x", "http://0x7f000001/x",
+                "http://127.1/x", "http://0177.0.0.1/x",
+                "http://10.0.0.1:8080/x", "ftp://10.0.0.1/x"]:
+        img = new_image(api)
+        r = do_import(api, img["id"], expect=400,
+                      method={"name": "web-download", "uri": uri})
+        assert "does not pass filtering" in r.text, uri
+        assert api.image(img["id"])["status"] == "queued"
 
 
 def test_dead_worker_lock_taken_over(srv, p1, web):

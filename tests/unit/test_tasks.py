@@ -1,6 +1,7 @@
 """Tasks: URI filtering, the tasks API's validation, task records and
 their expiry, the executor's statistics."""
 import datetime
+import socket
 import uuid
 
 import pytest
@@ -10,11 +11,27 @@ from glance.api.v2 import tasks as tasks_api
 from glance.async_ import executor
 from glance.async_.flows import web_download
 from glance.common import exception
+from glance.common import uri_filter
 from glance import context
 from glance.db import api as db
 from glance.db import migration
 from glance.db import session as db_session
 from glance.services import tasks as task_records
+
+
+# Names the fake resolver knows; no test here may reach a real DNS server.
+HOSTS = {"example.com": ["93.184.215.14", "2606:2800:21f:cb07::1"],
+         "good.example": ["198.51.100.7"], "bad.example": ["198.51.100.8"],
+         "localhost": ["::1", "127.0.0.1"]}
+
+
+@pytest.fixture(autouse=True)
+def fake_dns(monkeypatch):
+    def resolve(host, port):
+        if host not in HOSTS:
+            raise socket.gaierror(socket.EAI_NONAME, "Name unknown")
+        return list(HOSTS[host])
+    monkeypatch.setattr(uri_filter, "resolve", resolve)
 
 
 @pytest.mark.parametrize("uri,ok", [
@@ -26,10 +43,13 @@ from glance.services import tasks as task_records
     ("file:///etc/passwd", False),
     ("http://127.0.0.1/x.img", False),
     ("http://localhost/x.img", False),
-    ("http://10.1.2.3/x", False),
+    ("http://10.1.2.3/x", True),             # Glance: private ranges pass
+    ("http://192.168.1.1/x", True),
     ("http://169.254.169.254/latest/meta-data", False),
     ("http://[::1]/x", False),
     ("http://[::ffff:127.0.0.1]/x", False),
+    ("http://2130706433/x", False),
+    ("http://unknown.example/x", False),     # does not resolve
     ("http:///x", False),
     ("http://example.com:99999/x", False),
     ("", False), (None, False),
@@ -57,6 +77,12 @@ def test_disallowed_lists(conf):
     assert not web_download.validate_import_uri("https://bad.example/x")
     assert not web_download.validate_import_uri(
         "https://good.example:8443/x")
+
+
+def test_disallow_private_addresses(conf):
+    conf(group="import_filtering_opts", disallow_private_addresses=True)
+    assert not web_download.validate_import_uri("http://10.1.2.3/x")
+    assert web_download.validate_import_uri("http://example.com/x")
 
 
 # --- the tasks API's request validation ---

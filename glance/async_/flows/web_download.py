@@ -1,27 +1,31 @@
 """web-download: which URIs may be fetched, and fetching one safely.
 
-``validate_import_uri(uri)`` applies ``[import_filtering_opts]`` as Glance
-does: a scheme, host and port must be in the ``allowed_*`` list when that
-list is set, else not in the ``disallowed_*`` list (when both are set only
-the allowed list counts). On top of that, a host that is (or resolves
-to) a loopback, link-local, private or otherwise non-public address is
-refused unless it is named in ``allowed_hosts``: the service must not be
-a way into its own network.
+``check_import_uri(uri)`` applies ``[import_filtering_opts]`` through
+:mod:`glance.common.uri_filter` (see there for the rules): the host is
+resolved once and every address it has is checked; a host that does
+not resolve, or any of whose addresses is refused, is refused.
+``validate_import_uri(uri)`` says the same as a boolean, for the
+import call (400) and the tasks API.
 
-``open_uri(uri)`` follows redirects itself, checking every hop with the
-same rules, and answers the final response (status 200) with its
-announced length. The body is read by the caller through the usual
-limits (``image_size_cap``, quota) of ``glance.store``.
+``open_uri(uri)`` fetches a URI with the same check on every hop: it
+connects to exactly the checked addresses (no second name lookup
+between check and connect; the Host header, TLS SNI and the
+certificate check still use the name), follows redirects itself (at
+most ``MAX_REDIRECTS``, each target checked the same way) and answers
+the final response (status 200) with its announced length. The body is
+read by the caller through the usual limits (``image_size_cap``,
+quota) of ``glance.store``.
 """
-import ipaddress
-import socket
 import urllib.parse
 
 import requests
+import urllib3
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from glance.common import config
 from glance.common import exception
+from glance.common import uri_filter
 from glance.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -31,32 +35,52 @@ MAX_REDIRECTS = 5
 CONNECT_TIMEOUT = 30
 READ_TIMEOUT = 300
 
+# Glance's syntax: [a, b], items checked (a bad one stops start-up)
+_PORT = cfg.types.Integer(min=1, max=65535)
+_HOST = cfg.types.HostAddress()
+
 import_filtering_opts = [
-    cfg.ListOpt("allowed_schemes", default=["http", "https"],
+    config.BracketListOpt("allowed_schemes", default=["http", "https"],
                 help=_("URI schemes web-download may use; when set, "
-                       "disallowed_schemes is ignored.")),
-    cfg.ListOpt("disallowed_schemes", default=[],
+                       "disallowed_schemes is ignored. Only http and "
+                       "https can be fetched: a URI with any other "
+                       "scheme is refused even if it is listed here.")),
+    config.BracketListOpt("disallowed_schemes", default=[],
                 help=_("URI schemes web-download may not use.")),
-    cfg.ListOpt("allowed_hosts", default=[],
-                help=_("Hosts web-download may fetch from; when set, "
-                       "disallowed_hosts is ignored. A host with a "
-                       "loopback, link-local or private address must be "
-                       "listed here to be reachable at all.")),
-    cfg.ListOpt("disallowed_hosts", default=[],
-                help=_("Hosts web-download may not fetch from.")),
-    cfg.ListOpt("allowed_ports", item_type=cfg.types.Integer(min=1,
-                                                              max=65535),
+    config.BracketListOpt("allowed_hosts", item_type=_HOST, default=[],
+                help=_("Hosts web-download may fetch from (names or IP "
+                       "addresses, no CIDR); when set, disallowed_hosts "
+                       "is ignored. A host passes if its name is listed "
+                       "or every address it resolves to is listed. A "
+                       "host passing this list may have any address, "
+                       "loopback and link-local included: this is how "
+                       "such a host is made reachable.")),
+    config.BracketListOpt("disallowed_hosts", item_type=_HOST, default=[],
+                help=_("Hosts web-download may not fetch from (names or "
+                       "IP addresses, no CIDR). A URI is refused if its "
+                       "host's name or any address it resolves to is "
+                       "listed.")),
+    config.BracketListOpt("allowed_ports", item_type=_PORT,
                 default=[80, 443],
-                help=_("Ports web-download may connect to; when set, "
-                       "disallowed_ports is ignored.")),
-    cfg.ListOpt("disallowed_ports",
-                item_type=cfg.types.Integer(min=1, max=65535), default=[],
-                help=_("Ports web-download may not connect to.")),
+                help=_("Ports web-download may connect to when the URI "
+                       "names a port; when set, disallowed_ports is "
+                       "ignored. A URI without a port uses its scheme's "
+                       "default port and passes this filter.")),
+    config.BracketListOpt("disallowed_ports", item_type=_PORT, default=[],
+                help=_("Ports web-download may not connect to when the "
+                       "URI names a port.")),
+    cfg.BoolOpt("disallow_private_addresses", default=False,
+                help=_("Refuse hosts with a private, shared, reserved, "
+                       "documentation or multicast address (for example "
+                       "10.0.0.0/8, 192.168.0.0/16, 100.64.0.0/10, "
+                       "fc00::/7), on top of the loopback, link-local "
+                       "and unspecified addresses that are always "
+                       "refused. A host passing allowed_hosts is not "
+                       "affected. Off by default, as Glance lets a "
+                       "private cloud import from its own network.")),
 ]
 
 CONF.register_opts(import_filtering_opts, group="import_filtering_opts")
-
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def list_opts():
@@ -67,115 +91,130 @@ class DownloadError(exception.GlanceException):
     message = _("Failed to download %(uri)s: %(reason)s")
 
 
-def _passes(value, allowed, disallowed):
-    if allowed:
-        return value in allowed
-    return value not in disallowed
+def check_import_uri(uri):
+    """The checked :class:`~glance.common.uri_filter.Target` of ``uri``;
+    ``uri_filter.Refused`` (with the reason) if it may not be fetched."""
+    rules = uri_filter.Rules.from_options(CONF.import_filtering_opts)
+    return uri_filter.check(uri, rules)
 
 
-def _non_public(address):
+def validate_import_uri(uri):
+    """Whether web-download may fetch ``uri`` (see the module doc)."""
     try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
+        check_import_uri(uri)
+    except uri_filter.Refused as e:
+        LOG.info("web-download URI %(uri)s refused: %(why)s",
+                 {"uri": uri, "why": e})
         return False
-    if getattr(ip, "ipv4_mapped", None):
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
-
-
-def validate_import_uri(uri, resolve=False):
-    """Whether web-download may fetch ``uri`` (see the module doc).
-
-    With ``resolve`` a host name is looked up and every address it has
-    must be public (unless the host is in ``allowed_hosts``).
-    """
-    if not uri or not isinstance(uri, str):
-        return False
-    opts = CONF.import_filtering_opts
-    try:
-        parsed = urllib.parse.urlparse(uri)
-        port = parsed.port
-    except ValueError:
-        return False
-    scheme, host = parsed.scheme, parsed.hostname
-    if not scheme or not _passes(scheme, opts.allowed_schemes,
-                                 opts.disallowed_schemes):
-        return False
-    if not host or not _passes(host, opts.allowed_hosts,
-                               opts.disallowed_hosts):
-        return False
-    port = port or DEFAULT_PORTS.get(scheme)
-    if port is not None and not _passes(port, opts.allowed_ports,
-                                        opts.disallowed_ports):
-        return False
-    if host in opts.allowed_hosts:
-        return True
-    if host.lower() == "localhost" or _non_public(host):
-        return False
-    if resolve:
-        return not any(_non_public(a) for a in _addresses(host, port))
     return True
 
 
-def _addresses(host, port):
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except OSError:
-        return []  # the request itself will report the failure
-    return [info[4][0] for info in infos]
-
-
 def open_uri(uri):
-    """``(response, length)``: the body of ``uri`` after safe redirects.
+    """``(body, length)``: the body of ``uri`` after checked redirects.
 
     ``length`` is the Content-Length (None if not given). DownloadError
     for a refused hop, a failed request or a status other than 200.
     """
-    session = requests.Session()
-    session.trust_env = False
     current = uri
     for _hop in range(MAX_REDIRECTS + 1):
-        if not validate_import_uri(current, resolve=True):
-            raise DownloadError(uri=uri, reason=_(
-                "%s does not pass filtering") % current)
         try:
-            response = session.get(
-                current, stream=True, allow_redirects=False,
-                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-                headers={"Accept-Encoding": "identity"})
-        except requests.RequestException as e:
-            raise DownloadError(uri=uri, reason=e) from e
-        if response.is_redirect:
-            target = response.headers.get("Location")
-            response.close()
-            current = urllib.parse.urljoin(current, target)
+            target = check_import_uri(current)
+        except uri_filter.Refused as e:
+            raise DownloadError(uri=uri, reason=_(
+                "%(hop)s does not pass filtering: %(why)s")
+                % {"hop": current, "why": e})
+        response, pool = _get(target, uri)
+        if response.status in response.REDIRECT_STATUSES:
+            location = response.headers.get("Location")
+            _close(response, pool)
+            if not location:
+                raise DownloadError(uri=uri, reason=_(
+                    "redirect without a Location"))
+            current = urllib.parse.urljoin(current, location)
             LOG.debug("web-download of %s redirected to %s", uri, current)
             continue
-        if response.status_code != 200:
-            response.close()
+        if response.status != 200:
+            _close(response, pool)
             raise DownloadError(uri=uri, reason=_("HTTP status %d")
-                                % response.status_code)
-        length = response.headers.get("Content-Length")
-        try:
-            length = int(length) if length is not None else None
-        except ValueError:
-            length = None
-        return _Body(response), length
+                                % response.status)
+        return _Body(response, pool), _length(response)
     raise DownloadError(uri=uri, reason=_("too many redirects"))
+
+
+def _get(target, uri):
+    """GET ``target`` from one of its checked addresses (the next one
+    only when connecting fails): ``(response, pool)``."""
+    headers = {"Host": target.host_header, "Accept-Encoding": "identity",
+               "User-Agent": "glance-web-download"}
+    path = requests.utils.requote_uri(target.path)
+    error = None
+    for address in target.addresses:
+        pool = _pool(target, address)
+        try:
+            response = pool.urlopen(
+                "GET", path, headers=headers, retries=False,
+                redirect=False, preload_content=False,
+                decode_content=False, assert_same_host=False)
+            return response, pool
+        except urllib3.exceptions.ConnectTimeoutError as e:
+            pool.close()
+            LOG.warning("web-download of %(uri)s: cannot connect to "
+                        "%(addr)s: %(err)s",
+                        {"uri": uri, "addr": address, "err": e})
+            error = e
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            pool.close()
+            raise DownloadError(uri=uri, reason=e) from e
+    raise DownloadError(uri=uri, reason=error)
+
+
+def _pool(target, address):
+    """A one-connection pool to ``address`` that still speaks to the
+    name: the Host header is set by the caller; TLS sends the name as
+    SNI and checks the certificate against it."""
+    timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
+    if target.scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            address, target.port, timeout=timeout, maxsize=1,
+            retries=False, cert_reqs="CERT_REQUIRED",
+            ca_certs=_ca_bundle(), server_hostname=target.host)
+    return urllib3.HTTPConnectionPool(address, target.port, timeout=timeout,
+                                      maxsize=1, retries=False)
+
+
+def _ca_bundle():
+    """The CA certificates a server must chain to (requests' bundle)."""
+    return requests.certs.where()
+
+
+def _length(response):
+    length = response.headers.get("Content-Length")
+    try:
+        return int(length) if length is not None else None
+    except ValueError:
+        return None
+
+
+def _close(response, pool):
+    try:
+        response.close()
+    finally:
+        pool.close()
 
 
 class _Body:
     """The raw body of a response as a file-like object."""
 
-    def __init__(self, response):
+    def __init__(self, response, pool):
         self.response = response
+        self.pool = pool
 
     def read(self, size=-1):
         try:
-            return self.response.raw.read(size if size and size > 0
-                                          else None)
+            return self.response.read(size if size and size > 0 else None,
+                                      decode_content=False)
         except Exception as e:  # noqa: BLE001 - urllib3's many errors
             raise OSError(str(e)) from e
 
     def close(self):
-        self.response.close()
+        _close(self.response, self.pool)
