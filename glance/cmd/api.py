@@ -11,6 +11,7 @@ import eventlet  # noqa: E402
 
 eventlet.patcher.monkey_patch()
 
+import contextlib  # noqa: E402
 import sys  # noqa: E402
 
 from oslo_config import cfg  # noqa: E402
@@ -32,19 +33,33 @@ def main(argv=None):
         bootstrap.bootstrap(argv, prog=PROG, thread_model="eventlet")
     except cfg.Error as e:
         return _fail("configuration error: %s" % e, 2)
+    srv = server.PosixServer(initialize_glance_store=True,
+                             initialize_prefetcher=prefetcher_wanted())
+    status, reason = _serve(srv)
+    if reason is not None:
+        # logged here, out of the except block, where oslo.log would
+        # append the exception to the line
+        LOG.error("%(prog)s could not start: %(reason)s",
+                  {"prog": PROG, "reason": reason})
+        return _fail(reason, status)
+    if status == server.WORKER_BOOT_ERROR:
+        return _fail("a worker failed to boot: %s"
+                     % (srv.boot_error or "its error is in the log"),
+                     status)
+    return status
+
+
+def _serve(srv):
+    """Start ``srv`` and serve until it stops: (exit status, None), or
+    (1, why it could not start) with the traceback at debug level."""
     try:
         prepare_data()
-        srv = server.PosixServer(initialize_glance_store=True,
-                                 initialize_prefetcher=prefetcher_wanted())
         srv.start(server.AppLoader(PROG, checks=[check_database]),
                   default_port=DEFAULT_PORT)
-        status = srv.wait()
+        return srv.wait(), None
     except Exception as e:  # noqa: BLE001 - say why, then exit non-zero
-        LOG.exception("%s could not start", PROG)
-        return _fail(str(e), 1)
-    if status == server.WORKER_BOOT_ERROR:
-        _fail("a worker failed to boot; its error is in the log", status)
-    return status
+        LOG.debug("The start-up error", exc_info=True)
+        return 1, server.describe_error(e)
 
 
 def prepare_data():
@@ -52,16 +67,34 @@ def prepare_data():
     state = config.state_path()
     ensure_schema = _migration_function("ensure_schema")
     if ensure_schema is not None:
-        ensure_schema()
+        with _naming_the_database():
+            ensure_schema()
     LOG.info("Data: state_path %s, database %s", state, _database_label())
 
 
 def check_database():
-    """Worker boot check: the database answers (if the layer exists)."""
+    """Worker boot check: the database answers (if the layer exists).
+
+    RuntimeError naming the database (without its password) if not.
+    """
     session = _db_session()
-    if session is not None:
+    if session is None:
+        return
+    with _naming_the_database():
         with session.connection(write=False) as conn:
             conn.exec_driver_sql("SELECT 1")
+
+
+@contextlib.contextmanager
+def _naming_the_database():
+    """A failure inside becomes one RuntimeError line that names the
+    database (without its password)."""
+    try:
+        yield
+    except Exception as e:
+        raise RuntimeError("cannot use the database %s: %s"
+                           % (_database_label(), server.describe_error(e))
+                           ) from e
 
 
 def prefetcher_wanted():

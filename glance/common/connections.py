@@ -11,7 +11,26 @@ serving process hands to ``eventlet.wsgi.server`` for the connections:
   the moment it is accepted, so a drain does not cut it.
 * :class:`RequestBody`: the request body with ``readinto``, so uploads
   are received into the caller's reused buffer.
+* :class:`ResponseMeter`: the status and the body bytes actually sent,
+  for the access log line the protocol writes after each response.
+
+Request framing is checked before a request reaches the application
+(:func:`check_framing`, RFC 9112): a head whose message length two
+parties could read differently is refused with 400 (501 for a transfer
+coding other than chunked) and the connection is closed, so nothing
+after it can be taken for a second request. Refused are: bare CR or LF
+in the request line or a header line, obsolete line folding, a field
+name that is not a token (whitespace before the colon), NUL in a value,
+a Content-Length that is not digits, more than one Content-Length (even
+with equal values: RFC 9112 section 6.3 lets a server refuse them, and
+no real client sends two), Transfer-Encoding together with
+Content-Length or in an HTTP/1.0 request, and a Transfer-Encoding whose
+last coding is not chunked.
 """
+import re
+import socket
+import time
+
 import eventlet
 import eventlet.greenio
 import eventlet.wsgi
@@ -19,9 +38,17 @@ from oslo_log import log as logging
 
 from glance.common.sockets import ssl_wrap_socket
 
-__all__ = ["ConnectionPool", "HttpProtocol", "RequestBody", "make_protocol"]
+__all__ = ["BadFraming", "ConnectionPool", "HttpProtocol", "METER_KEY",
+           "MeteredBody", "RequestBody", "ResponseMeter", "check_framing",
+           "make_protocol"]
 
 LOG = logging.getLogger(__name__)
+
+METER_KEY = "glance.response_meter"   # the environ key of the meter
+_LINGER_SECONDS = 2.0     # a refused client's unread bytes are drained
+_LINGER_BYTES = 1 << 20   # for this long, up to this much, then closed
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_DIGITS = re.compile(rb"[0-9]+")
 
 
 class HttpProtocol(eventlet.wsgi.HttpProtocol):
@@ -35,6 +62,10 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
       closes those still silent after a grace period.
     * Once the server is ``draining``, a connection closes after the
       request it is serving instead of waiting for another one.
+    * A request head that fails :func:`check_framing` is answered 400
+      (or 501) with the reason, and the connection closed.
+    * The access log line (eventlet's format) is written here, with the
+      body bytes actually sent as counted by a :class:`ResponseMeter`.
 
     :func:`make_protocol` makes a subclass per server for the class state.
     """
@@ -44,6 +75,10 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
     fresh = frozenset()
 
     def setup(self):
+        # eventlet's access line counts the head and misses what went by
+        # sendfile: this protocol writes its own (log_access); the
+        # server's log stays for eventlet's other messages.
+        self.server.log_output = False
         self.tls_failed = False
         self.conn_state[2] = "fresh"
         self.fresh.add(self)
@@ -78,6 +113,95 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         self.fresh.discard(self)
         if not self.tls_failed:
             super().finish()
+
+    # framing
+
+    def parse_request(self):
+        """eventlet's parsing, then :func:`check_framing` on the raw head.
+
+        The header lines are recorded as read, because the parsed
+        headers no longer show folding, bare CRs or duplicates.
+        """
+        recorder = _LineRecorder(self.rfile)
+        self.rfile = recorder
+        try:
+            if not super().parse_request():
+                return False
+        finally:
+            self.rfile = recorder.fp
+        try:
+            check_framing(self.raw_requestline, recorder.lines,
+                          self.request_version)
+        except BadFraming as e:
+            self.refuse(e)
+            return False
+        return True
+
+    def refuse(self, problem):
+        """Answer ``problem`` (a :class:`BadFraming`), then close."""
+        body = (problem.reason + "\n").encode("utf-8")
+        head = ("HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=UTF-8"
+                "\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+                % (problem.status, problem.phrase, len(body)))
+        self.close_connection = True
+        LOG.info("Refused a request from %(client)s: %(reason)s",
+                 {"client": self.client_address[0],
+                  "reason": problem.reason})
+        try:
+            self.wfile.write(head.encode("latin-1") + body)
+            self.wfile.flush()
+        except OSError:
+            return
+        self.log_access(problem.status, len(body), 0.0)
+        self._linger()
+
+    def _linger(self):
+        """Let the client read the answer: stop sending, then discard
+        what it still sends (a close with unread bytes resets the
+        connection, and a reset can destroy the answer in transit)."""
+        sock = self.connection
+        deadline = time.monotonic() + _LINGER_SECONDS
+        drained = 0
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            while drained < _LINGER_BYTES:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                sock.settimeout(left)
+                data = sock.recv(65536)
+                if not data:
+                    return
+                drained += len(data)
+        except (OSError, ValueError):
+            return
+
+    # the access log
+
+    def get_environ(self):
+        environ = super().get_environ()
+        environ[METER_KEY] = ResponseMeter()
+        return environ
+
+    def handle_one_response(self):
+        """eventlet's, then the access log line with the bytes sent."""
+        started = time.time()
+        try:
+            super().handle_one_response()
+        finally:
+            meter = self.environ[METER_KEY]
+            self.log_access(meter.status_code, meter.sent,
+                            time.time() - started)
+
+    def log_access(self, status, sent, seconds):
+        """One access log line in eventlet's format; ``sent`` is the
+        number of body bytes the client was sent."""
+        client_ip, client_port = self.get_client_address()
+        self.server.log.info(self.server.log_format % {
+            "client_ip": client_ip, "client_port": client_port,
+            "date_time": self.log_date_time_string(),
+            "request_line": self.requestline, "status_code": status,
+            "body_length": sent, "wall_seconds": seconds})
 
     @classmethod
     def awaiting_first_request(cls):
@@ -130,6 +254,199 @@ class RequestBody(eventlet.wsgi.Input):
         got = self._do_read(
             lambda n: view[:self.rfile.readinto(view[:n])], len(view))
         return len(got)
+
+
+class ResponseMeter:
+    """The status and the body bytes one response actually sent.
+
+    :class:`HttpProtocol` puts one in each request's environ
+    (:data:`METER_KEY`) and logs it when the response is over; the
+    server's WSGI entry point records the status the application gives
+    (:meth:`started`) and hands the body through :class:`MeteredBody`.
+    """
+
+    def __init__(self):
+        self.status = None
+        self.sent = 0
+        self.failed = False      # the application raised
+        self.head_sent = False   # a non-empty chunk went: the head with it
+
+    def started(self, status):
+        """The application called start_response with ``status``."""
+        self.status = int(status.split(None, 1)[0])
+
+    @property
+    def status_code(self):
+        """The status the client got: eventlet.wsgi answers 500 itself
+        when the application fails before the head went out."""
+        if self.status is None or (self.failed and not self.head_sent):
+            return 500
+        return self.status
+
+    def count(self, chunks, region=None):
+        """Yield ``chunks``, counting each once eventlet.wsgi asks for the
+        next one: it has written it by then, provided its
+        ``eventlet.minimum_write_chunk_size`` is 0. ``region`` is a
+        ``FileRegion`` that may send bytes itself (sendfile); its
+        ``sent`` then gives the total, less a chunk not yet written.
+        """
+        self.sent, self.failed, self.head_sent = 0, False, False
+        pending = 0
+        try:
+            while True:
+                self.sent += pending
+                pending = 0
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    return
+                except Exception:
+                    self.failed = True
+                    raise
+                if chunk:
+                    self.head_sent = True
+                    pending = len(chunk)
+                yield chunk
+        finally:
+            if region is not None:
+                self.sent = region.sent - pending
+
+
+class MeteredBody:
+    """A response body counted into a :class:`ResponseMeter` as it goes.
+
+    Each iteration starts the count again: eventlet.wsgi iterates a body
+    with a length (a list) once to measure it, then once to send it.
+    ``close`` closes the body, as eventlet.wsgi would have.
+    """
+
+    def __init__(self, body, meter, region=None):
+        self.body = body
+        self.meter = meter
+        self.region = region
+        self._chunks = None
+
+    @classmethod
+    def wrap(cls, body, meter, region=None):
+        """``body`` metered, keeping its length if it has one."""
+        kind = _SizedMeteredBody if hasattr(body, "__len__") else cls
+        return kind(body, meter, region)
+
+    def __iter__(self):
+        if self._chunks is not None:
+            self._chunks.close()
+        self._chunks = self.meter.count(iter(self.body), self.region)
+        return self._chunks
+
+    def close(self):
+        if self._chunks is not None:
+            self._chunks.close()
+        close = getattr(self.body, "close", None)
+        if close is not None:
+            close()
+
+
+class _SizedMeteredBody(MeteredBody):
+    """A metered body whose length eventlet.wsgi may use."""
+
+    def __len__(self):
+        return len(self.body)
+
+
+class BadFraming(ValueError):
+    """A request head whose message length cannot be trusted."""
+
+    PHRASES = {400: "Bad Request", 501: "Not Implemented"}
+
+    def __init__(self, reason, status=400):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.phrase = self.PHRASES[status]
+
+
+def check_framing(request_line, header_lines, version):
+    """Raise :class:`BadFraming` unless the head is unambiguous.
+
+    ``request_line`` and ``header_lines`` are the raw lines as read
+    (the last header line is the empty line ending the head), see the
+    module docstring for the rules.
+    """
+    _check_line_end(request_line, "the request line")
+    end = header_lines[-1] if header_lines else b""
+    if end != b"\r\n":
+        raise BadFraming(_line_problem(end, "the end of the header section"))
+    fields = [_field(line) for line in header_lines[:-1]]
+    lengths = [v for name, v in fields if name == b"content-length"]
+    codings = [v for name, v in fields if name == b"transfer-encoding"]
+    if len(lengths) > 1:
+        raise BadFraming("More than one Content-Length header.")
+    if lengths and not _DIGITS.fullmatch(lengths[0]):
+        raise BadFraming("Invalid Content-Length: %r."
+                         % lengths[0].decode("latin-1"))
+    if codings:
+        _check_codings(codings, bool(lengths), version)
+
+
+def _check_line_end(line, what):
+    if not line.endswith(b"\r\n") or b"\r" in line[:-2] or \
+            b"\n" in line[:-2]:
+        raise BadFraming(_line_problem(line, what))
+
+
+def _line_problem(line, what):
+    if not line:
+        return "The request ended inside its header section."
+    if b"\r" in line.replace(b"\r\n", b""):
+        return "Bare CR in %s." % what
+    return "Bare LF in %s: lines must end with CRLF." % what
+
+
+def _field(line):
+    """(lower-case name, value without the surrounding whitespace)."""
+    _check_line_end(line, "a header line")
+    if line[:1] in (b" ", b"\t"):
+        raise BadFraming("Obsolete line folding (a header line starting "
+                         "with whitespace) is not accepted.")
+    name, colon, value = line[:-2].partition(b":")
+    if not colon or not _TOKEN.fullmatch(name):
+        raise BadFraming("Invalid header field name: %r."
+                         % name[:64].decode("latin-1"))
+    if b"\0" in value:
+        raise BadFraming("NUL in the value of header %s."
+                         % name.decode("latin-1"))
+    return name.lower(), value.strip(b" \t")
+
+
+def _check_codings(values, has_length, version):
+    if has_length:
+        raise BadFraming("Transfer-Encoding and Content-Length are not "
+                         "allowed together.")
+    if version == "HTTP/1.0":
+        raise BadFraming("Transfer-Encoding is not allowed in an HTTP/1.0 "
+                         "request.")
+    codings = [c.strip(b" \t").lower() for c in b",".join(values).split(
+        b",")]
+    if codings[-1] != b"chunked":
+        raise BadFraming("Transfer-Encoding must end with chunked, not %r."
+                         % b", ".join(codings).decode("latin-1"))
+    if len(codings) > 1:
+        raise BadFraming("Transfer-Encoding other than chunked is not "
+                         "supported: %r." % b", ".join(codings).decode(
+                             "latin-1"), status=501)
+
+
+class _LineRecorder:
+    """A header reader that keeps the raw lines it hands out."""
+
+    def __init__(self, fp):
+        self.fp = fp
+        self.lines = []
+
+    def readline(self, size=-1):
+        line = self.fp.readline(size)
+        self.lines.append(line)
+        return line
 
 
 def make_protocol(ssl_context=None):

@@ -15,10 +15,12 @@ The process model is gunicorn's arbiter, written for Glance:
   drain. The listening socket stays open throughout, so no connection is
   refused during a reload.
 * A dead child is reaped with ``waitpid(WNOHANG)`` and replaced. A child
-  that cannot boot (its application, or a check it runs, fails) exits with
-  :data:`WORKER_BOOT_ERROR`; the parent then stops every child and exits
-  with that status instead of respawning forever. This holds for the new
-  generation of a reload too: fix the configuration and start again.
+  that cannot boot (its application, or a check it runs, fails) writes
+  why on a pipe (:class:`BootErrors`) and exits with
+  :data:`WORKER_BOOT_ERROR`; the parent logs that reason, stops every
+  child and exits with that status (``boot_error`` says why) instead of
+  respawning forever. This holds for the new generation of a reload too:
+  fix the configuration and start again.
 * SIGTERM or SIGINT to the parent drains every child and exits 0; a second
   one kills the children at once.
 * ``workers = 0`` serves in the parent itself (:class:`BaseServer`): SIGHUP
@@ -28,7 +30,6 @@ The connection-level pieces the children hand to ``eventlet.wsgi`` (the
 HTTP protocol, the request pool, the request body) are in
 :mod:`glance.common.connections`.
 """
-import collections
 import logging as std_logging
 import os
 import signal
@@ -48,7 +49,11 @@ from glance.common import file_body
 from glance.common.connections import ConnectionPool
 from glance.common.connections import HttpProtocol  # noqa: F401
 from glance.common.connections import make_protocol
+from glance.common.connections import METER_KEY
+from glance.common.connections import MeteredBody
 from glance.common.connections import RequestBody
+from glance.common.pipes import BootErrors
+from glance.common.pipes import SignalQueue
 from glance.common.sockets import format_addr  # noqa: F401
 from glance.common.sockets import get_bind_addr  # noqa: F401
 from glance.common.sockets import get_socket
@@ -62,7 +67,8 @@ from glance.common.store_setup import initialize_stores
 from glance.i18n import _
 
 __all__ = [
-    "AppLoader", "BaseServer", "PosixServer", "Server", "WORKER_BOOT_ERROR",
+    "AppLoader", "BaseServer", "BootErrors", "PosixServer", "Server",
+    "SignalQueue", "WORKER_BOOT_ERROR", "describe_error",
     "get_asynchronous_eventlet_pool", "get_bind_addr", "get_num_workers",
     "get_socket", "initialize_glance_store", "initialize_multi_store",
     "initialize_stores", "register_cli_opts", "set_eventlet_hub",
@@ -72,9 +78,9 @@ __all__ = [
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
-# The parent waits with the real select, sleep and waitpid: it never runs
-# the eventlet hub, so its children start from a clean one.
-_select = eventlet.patcher.original("select")
+# The parent waits with the real select (glance.common.pipes), sleep and
+# waitpid: it never runs the eventlet hub, so its children start from a
+# clean one.
 _os = eventlet.patcher.original("os")
 
 WORKER_BOOT_ERROR = 3
@@ -211,57 +217,12 @@ class AppLoader:
         return "AppLoader(%r)" % self.app_name
 
 
-class SignalQueue:
-    """Signals recorded by handlers, and a self-pipe waking the reader.
-
-    ``record`` is the signal handler: it only appends and writes one byte.
-    """
-
-    def __init__(self):
-        self.pending = collections.deque()
-        self.read_fd, self.write_fd = os.pipe()
-        os.set_blocking(self.read_fd, False)
-        os.set_blocking(self.write_fd, False)
-
-    def record(self, signum, frame=None):
-        self.pending.append(signum)
-        try:
-            _os.write(self.write_fd, b"\0")
-        except OSError:
-            pass  # the pipe is full: the reader has plenty to wake up for
-
-    def wait(self, timeout):
-        """Block (the real select) until a signal or ``timeout``."""
-        if not self.pending:
-            try:
-                _select.select([self.read_fd], [], [], timeout)
-            except InterruptedError:
-                pass
-        self._drain_pipe()
-
-    def green_wait(self):
-        """Block the current green thread until a signal arrives."""
-        while not self.pending:
-            eventlet.hubs.trampoline(self.read_fd, read=True)
-            self._drain_pipe()
-
-    def pop_all(self):
-        while self.pending:
-            yield self.pending.popleft()
-
-    def _drain_pipe(self):
-        try:
-            while _os.read(self.read_fd, 512):
-                pass
-        except OSError:
-            pass
-
-    def close(self):
-        for fd in (self.read_fd, self.write_fd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+def describe_error(error):
+    """One line saying what ``error`` is: its message's first line (the
+    rest is detail, such as SQLAlchemy's link to its documentation)."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    message = next((line for line in lines if line), "")
+    return message or type(error).__name__
 
 
 # --- the serving process ---------------------------------------------------
@@ -464,15 +425,33 @@ class BaseServer:
         return options
 
     def _dispatch(self, environ, start_response):
+        """The WSGI application eventlet.wsgi runs: ours, with the file
+        wrapper (sendfile) and the response meter of the access log."""
         environ["wsgi.file_wrapper"] = file_body.FileWrapper
+        meter = environ.get(METER_KEY)
+        if meter is not None:
+            # each chunk is written before the next is asked for, so the
+            # meter can count what was written
+            environ["eventlet.minimum_write_chunk_size"] = 0
         response_headers = []
 
         def start(status, headers, exc_info=None):
             response_headers[:] = headers
+            if meter is not None:
+                meter.started(status)
             return start_response(status, headers, exc_info)
 
-        result = self.app(environ, start)
-        return file_body.serve(result, environ, response_headers)
+        try:
+            result = self.app(environ, start)
+        except Exception:
+            if meter is not None:
+                meter.failed = True
+            raise
+        body = file_body.serve(result, environ, response_headers)
+        if meter is None:
+            return body
+        region = result.body if body is not result else None
+        return MeteredBody.wrap(body, meter, region)
 
     def watch_signals(self, on_hup=None):
         """Green thread acting on the signals recorded by the handlers.
@@ -561,6 +540,8 @@ class PosixServer(BaseServer):
         self.generation = 0
         self.stopping = False
         self.exit_status = 0
+        self.boot_error = None     # why a worker could not boot
+        self._boot_errors = None   # the BootErrors pipe
         self._respawn_after = 0.0
 
     def num_workers(self):
@@ -568,6 +549,7 @@ class PosixServer(BaseServer):
 
     def start_workers(self):
         self._signals = SignalQueue()
+        self._boot_errors = BootErrors()
         self.set_signal_handler(_SUPERVISOR_SIGNALS, self._signals.record)
         self.generation = 1
         self.manage_workers()
@@ -638,9 +620,13 @@ class PosixServer(BaseServer):
     def worker_exited(self, worker, code):
         how = _describe_exit(code)
         if code == WORKER_BOOT_ERROR:
-            LOG.error("Worker %(pid)d failed to boot (%(how)s): stopping "
-                      "glance-api; the worker's error is logged above",
-                      {"pid": worker.pid, "how": how})
+            reason = (self._boot_errors and
+                      self._boot_errors.reason(worker.pid)) or _(
+                "the reason is in the worker's log")
+            LOG.error("Worker %(pid)d failed to boot (%(how)s): %(reason)s; "
+                      "stopping glance-api",
+                      {"pid": worker.pid, "how": how, "reason": reason})
+            self.boot_error = self.boot_error or reason
             self.halt(WORKER_BOOT_ERROR)
         elif worker.retiring or self.stopping:
             LOG.info("Worker %(pid)d exited (%(how)s)",
@@ -749,6 +735,8 @@ class PosixServer(BaseServer):
         self.close_socket()
         self.set_signal_handler(_SUPERVISOR_SIGNALS, signal.SIG_DFL)
         self._signals.close()
+        if self._boot_errors is not None:
+            self._boot_errors.close()
 
     # in the child
 
@@ -769,10 +757,12 @@ class PosixServer(BaseServer):
         """Boot, then serve; the worker's exit status."""
         parent = os.getppid()
         eventlet.hubs.use_hub(_HUB)  # a hub of its own
-        try:
-            self.boot()
-        except (Exception, SystemExit):
-            LOG.exception("Worker %d failed to boot", os.getpid())
+        reason = self.boot_or_say_why()
+        if reason is not None:
+            LOG.error("Worker %(pid)d failed to boot: %(reason)s",
+                      {"pid": os.getpid(), "reason": reason})
+            if self._boot_errors is not None:
+                self._boot_errors.report(reason)
             return WORKER_BOOT_ERROR
         self._signals = SignalQueue()
         self.set_signal_handler(_SERVE_SIGNALS, self._signals.record)
@@ -780,6 +770,16 @@ class PosixServer(BaseServer):
         eventlet.spawn_n(self._watch_parent, parent)
         self.run_server()
         return 0
+
+    def boot_or_say_why(self):
+        """Boot; None, or one line saying why it failed (the traceback
+        is logged at debug level)."""
+        try:
+            self.boot()
+        except (Exception, SystemExit) as e:
+            LOG.debug("The worker's boot error", exc_info=True)
+            return describe_error(e)
+        return None
 
     def _watch_parent(self, parent):
         while os.getppid() == parent:

@@ -217,27 +217,78 @@ def test_workers_zero_serves_in_the_parent(glance_server):
 
 # --- failures ----------------------------------------------------------------
 
-def test_worker_that_cannot_boot_stops_the_daemon(glance_server):
-    srv = glance_server(flavor="broken", wait=False, **SLOW)
+def assert_boot_failure(srv, reason):
+    """The daemon stopped with WORKER_BOOT_ERROR, said ``reason`` in one
+    line on stderr and in the log, and did not respawn workers."""
     status = srv.wait_for_exit(20)
     assert status == server_mod.WORKER_BOOT_ERROR, srv.tail()
+    stderr = [line for line in srv.output_text().splitlines()
+              if line.startswith("glance-api: ")]
+    assert len(stderr) == 1, srv.tail()
+    assert stderr[0].startswith("glance-api: a worker failed to boot: ")
+    assert reason in stderr[0], srv.tail()
+    assert "Traceback" not in srv.output_text()
     log = srv.log_text()
-    assert "failed to boot" in log
-    assert "this application refuses to load" in log
+    failed = [line for line in log.splitlines()
+              if "failed to boot (exit status 3): " in line]
+    assert failed and reason in failed[0], srv.tail()
     assert log.count("Started worker") <= 4      # no respawn loop
-    assert "a worker failed to boot" in srv.output_text()
+    return stderr[0]
+
+
+def test_worker_that_cannot_boot_stops_the_daemon(glance_server):
+    srv = glance_server(flavor="broken", wait=False, **SLOW)
+    assert_boot_failure(srv, "slowapp: this application refuses to load")
+
+
+def test_unknown_paste_flavor_is_reported(glance_server):
+    srv = glance_server(flavor="no-such-flavor", wait=False)
+    line = assert_boot_failure(srv, "Unable to load "
+                                    "glance-api-no-such-flavor from ")
+    assert "No section 'glance-api-no-such-flavor'" in line
+
+
+def test_missing_paste_file_is_reported(glance_server, tmp_path):
+    missing = tmp_path / "no-such-paste.ini"
+    srv = glance_server(paste_file=missing, wait=False)
+    assert_boot_failure(srv, "Unable to locate paste config file %s"
+                        % missing)
 
 
 def test_unreachable_database_stops_the_daemon(glance_server):
+    """Found by the parent (which may open the database before forking)
+    or by the workers' boot check: either way one line naming it."""
     pytest.importorskip("glance.db.session")
     pytest.importorskip("psycopg2")
     url = "postgresql+psycopg2://glance:s3cret@127.0.0.1:1/glance"
-    srv = glance_server(conf={"database": {"connection": url}}, wait=False,
-                        **SLOW)
+    srv = glance_server(conf={"database": {"connection": url,
+                                           "max_retries": 0}},
+                        wait=False, **SLOW)
     status = srv.wait_for_exit(20)
-    assert status != 0, srv.tail()
-    assert "failed to boot" in srv.log_text()
-    assert "s3cret" not in srv.log_text()
+    reason = ("cannot use the database "
+              "postgresql+psycopg2://glance:***@127.0.0.1:1/glance: ")
+    if status == server_mod.WORKER_BOOT_ERROR:
+        line = assert_boot_failure(srv, reason)
+    else:
+        assert status == 1, srv.tail()
+        line = srv.output_text().splitlines()[-1]
+        assert line.startswith("glance-api: " + reason), srv.tail()
+        assert "Traceback" not in srv.output_text()
+        assert "could not start: " + reason in srv.log_text()
+    assert "refused" in line.lower()
+    assert "s3cret" not in srv.log_text() + srv.output_text()
+
+
+def test_boot_failure_without_a_log_file(glance_server):
+    """Logging to stderr: still no traceback there, the reason at the end."""
+    srv = glance_server(flavor="broken", wait=False,
+                        conf={"DEFAULT": {"log_file": None}}, **SLOW)
+    assert srv.wait_for_exit(20) == server_mod.WORKER_BOOT_ERROR
+    out = srv.output_text()
+    assert "Traceback" not in out
+    assert out.splitlines()[-1] == ("glance-api: a worker failed to boot: "
+                                    "slowapp: this application refuses to "
+                                    "load")
 
 
 def test_bad_config_file_is_reported(glance_server):

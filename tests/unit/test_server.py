@@ -586,6 +586,52 @@ def test_boot_error_halts_instead_of_respawning(posix):
     assert sorted(posix.children) == [101]
 
 
+def test_boot_error_reason_comes_from_the_worker(posix):
+    posix._boot_errors = server.BootErrors()
+    try:
+        posix.manage_workers()
+        with mock.patch("os.getpid", return_value=100):
+            posix._boot_errors.report("no paste file")
+        with mock.patch("os.getpid", return_value=101):
+            posix._boot_errors.report("line one")
+        with mock.patch.object(server.LOG, "error") as error:
+            posix.worker_exited(posix.children.pop(100),
+                                server.WORKER_BOOT_ERROR)
+        assert posix.boot_error == "no paste file"
+        assert error.call_args.args[1]["reason"] == "no paste file"
+        posix.worker_exited(posix.children.pop(101),
+                            server.WORKER_BOOT_ERROR)
+        assert posix.boot_error == "no paste file"   # the first one
+        assert posix._boot_errors.reasons == {}
+    finally:
+        posix._boot_errors.close()
+
+
+def test_boot_error_without_a_reason(posix):
+    posix._boot_errors = server.BootErrors()
+    posix.manage_workers()
+    posix.worker_exited(posix.children.pop(100), server.WORKER_BOOT_ERROR)
+    assert "log" in posix.boot_error
+    posix._boot_errors.close()
+
+
+def test_describe_error_is_one_line():
+    assert server.describe_error(RuntimeError("a\n\tb\n")) == "a"
+    assert server.describe_error(RuntimeError("\n  x  ")) == "x"
+    assert server.describe_error(KeyError()) == "KeyError"
+    assert server.describe_error(SystemExit(2)) == "2"
+
+
+def test_long_boot_errors_are_cut_to_one_write():
+    errors = server.BootErrors()
+    try:
+        errors.report("x" * 5000)
+        reason = errors.reason(server.os.getpid())
+        assert reason.startswith("xxx") and len(reason) < 1000
+    finally:
+        errors.close()
+
+
 def test_term_drains_then_second_term_kills(posix):
     posix.manage_workers()
     posix.handle_term(signal.SIGTERM)
@@ -723,6 +769,17 @@ def test_worker_boot_failure_is_its_exit_status():
     with mock.patch("eventlet.hubs.use_hub"), \
             mock.patch.object(srv, "boot", side_effect=RuntimeError("x")):
         assert srv.run_child() == server.WORKER_BOOT_ERROR
+    srv._boot_errors = server.BootErrors()
+    try:
+        with mock.patch("eventlet.hubs.use_hub"), \
+                mock.patch.object(srv, "boot",
+                                  side_effect=RuntimeError("no\ndb")), \
+                mock.patch.object(server.LOG, "error") as error:
+            assert srv.run_child() == server.WORKER_BOOT_ERROR
+        assert srv._boot_errors.reason(server.os.getpid()) == "no"
+        assert error.call_args.args[1]["reason"] == "no"
+    finally:
+        srv._boot_errors.close()
     with mock.patch("eventlet.hubs.use_hub"), \
             mock.patch.object(srv, "boot", side_effect=SystemExit(1)):
         assert srv.run_child() == server.WORKER_BOOT_ERROR
@@ -860,8 +917,30 @@ def test_api_main_reports_failures(api_cmd, capsys):
     assert "glance-api: Could not bind to x" in capsys.readouterr().err
     srv.start.side_effect = None
     srv.wait.return_value = server.WORKER_BOOT_ERROR
+    srv.boot_error = "Unable to locate paste config file x"
     assert module.main([]) == server.WORKER_BOOT_ERROR
-    assert "a worker failed to boot" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "glance-api: a worker failed to boot: Unable to locate paste "
+        "config file x\n")
+
+
+def test_api_main_reports_one_line(api_cmd, capsys):
+    module, srv = api_cmd
+    srv.start.side_effect = RuntimeError("first line\n  detail")
+    assert module.main([]) == 1
+    assert capsys.readouterr().err == "glance-api: first line\n"
+
+
+def test_api_database_check_names_the_database(api_cmd):
+    module, _srv = api_cmd
+    session = mock.Mock()
+    session.connection.side_effect = OSError("refused\n(Background)")
+    session.connection_url.return_value = "postgresql://u:pw@db:5432/g"
+    with mock.patch.object(module, "_db_session", return_value=session), \
+            pytest.raises(RuntimeError) as info:
+        module.check_database()
+    assert str(info.value) == ("cannot use the database "
+                               "postgresql://u:***@db:5432/g: refused")
 
 
 def test_api_main_reports_config_errors(api_cmd, capsys):
