@@ -2,12 +2,18 @@
 
 Option names, groups and defaults follow Glance's ``glance-api.conf`` so an
 existing deployment's configuration works unchanged. Options used by a single
-module are registered in that module; this one holds what several use.
+module are registered in that module; this one holds what several use, the
+list type that reads Glance's bracketed lists (:class:`BracketListOpt`),
+the start-up checks (:func:`check_values`, :func:`check_unsupported`) and
+osprofiler's set-up for Glance's paste ``osprofiler`` filter.
 """
 import os
+import re
+import socket
 
 from oslo_config import cfg
 from oslo_log import log as logging
+from osprofiler import opts as profiler_opts
 from paste import deploy
 
 from glance.i18n import _
@@ -22,18 +28,44 @@ def _default_state_path():
     return os.path.join(base, "glance")
 
 
-class OptionalBracketsList(cfg.types.List):
-    """A list written 'a,b' or, as Glance's samples write it, '[a,b]'."""
+class BracketList(cfg.types.List):
+    """A list written as Glance requires, '[a, 'b', c]'; 'a,b' works too.
 
-    def __init__(self):
-        super().__init__(item_type=cfg.types.String(quotes=True))
+    Glance declares these options with ``bounds=True``: the brackets are
+    syntax, and items may be quoted. Each item is checked by
+    ``item_type``, so a value the service cannot interpret is an error,
+    not a literal string that silently matches nothing.
+    """
+
+    def __init__(self, item_type=None):
+        super().__init__(item_type=item_type or cfg.types.String(
+            quotes=True), bounds=True)
 
     def __call__(self, value):
         if isinstance(value, str):
             value = value.strip()
-            if value.startswith("[") and value.endswith("]"):
-                value = value[1:-1]
+            if not value.startswith("["):
+                value = "[%s]" % value
         return super().__call__(value)
+
+
+# the name this type had before items were typed
+OptionalBracketsList = BracketList
+
+
+class BracketListOpt(cfg.Opt):
+    """A list option parsed as Glance parses its bracketed lists."""
+
+    def __init__(self, name, item_type=None, **kwargs):
+        super().__init__(name, type=BracketList(item_type), **kwargs)
+
+
+class InvalidOptionValue(cfg.Error):
+    """A configured value the service cannot interpret (stops start-up)."""
+
+
+# Import methods this service implements (Glance also has glance-download)
+IMPORT_METHODS = ("glance-direct", "web-download", "copy-image")
 
 
 paste_deploy_opts = [
@@ -81,9 +113,13 @@ common_opts = [
                       "unlimited.")),
     cfg.StrOpt("hashing_algorithm", default="sha512",
                help=_("hashlib algorithm for the image multihash.")),
-    cfg.Opt("enabled_import_methods", type=OptionalBracketsList(),
-            default=["glance-direct", "web-download", "copy-image"],
-                help=_("Image import methods offered to users.")),
+    BracketListOpt("enabled_import_methods",
+                   item_type=cfg.types.String(choices=IMPORT_METHODS,
+                                              quotes=True),
+                   default=list(IMPORT_METHODS),
+                   help=_("Image import methods offered to users, e.g. "
+                          "[glance-direct, web-download]. Glance's "
+                          "glance-download is not available here.")),
     cfg.StrOpt("node_staging_uri",
                help=_("file:// URI of the staging area for imports; "
                       "defaults to <state_path>/staging.")),
@@ -132,6 +168,121 @@ image_format_opts = [
 CONF.register_opts(paste_deploy_opts, group="paste_deploy")
 CONF.register_opts(common_opts)
 CONF.register_opts(image_format_opts, group="image_format")
+# [profiler]: osprofiler registers its own options (off by default)
+profiler_opts.set_defaults(CONF)
+
+
+def list_profiler_opts():
+    """The [profiler] options glance-api honours (Glance lists them all;
+    trace_sqlalchemy is in UNSUPPORTED_GLANCE_OPTS)."""
+    group, opts = profiler_opts.list_opts()[0]
+    return [(group, [o for o in opts if o.dest != "trace_sqlalchemy"])]
+
+
+# Options of Glance's glance-api that this service does not honour:
+# (group, option, stops start-up, why). doc/config-differences.rst has
+# the same table. They are registered as plain strings, only so that a
+# configuration setting one is noticed (see check_unsupported).
+UNSUPPORTED_GLANCE_OPTS = [
+    ("DEFAULT", "metadata_encryption_key", True,
+     "location metadata is never encrypted here, so locations Glance "
+     "encrypted with the key could not be read"),
+    ("DEFAULT", "default_publisher_id", False,
+     "no notifications are sent (no oslo.messaging notifier)"),
+    ("DEFAULT", "disabled_notifications", False,
+     "no notifications are sent (no oslo.messaging notifier)"),
+    ("DEFAULT", "scrub_time", False,
+     "there is no glance-scrubber; pending_delete data is not scrubbed"),
+    ("DEFAULT", "scrub_pool_size", False,
+     "there is no glance-scrubber"),
+    ("taskflow_executor", "engine_mode", False,
+     "imports run on the thread-pool model, not a taskflow engine"),
+    ("taskflow_executor", "max_workers", False,
+     "imports run on the thread-pool model; size it with [wsgi] "
+     "task_pool_threads"),
+    ("taskflow_executor", "conversion_format", False,
+     "the legacy conversion task is not implemented; use the "
+     "image_conversion import plugin's [image_conversion] output_format"),
+    ("glance_download_properties", "extra_properties", False,
+     "the glance-download import method is not implemented"),
+    ("image_import_opts", "max_parallel_stores", False,
+     "an import to several stores writes them one after the other"),
+    ("profiler", "trace_sqlalchemy", False,
+     "database calls are not traced; requests are"),
+]
+
+for _group, _name, _fatal, _why in UNSUPPORTED_GLANCE_OPTS:
+    if _group != "profiler":  # osprofiler registers its own
+        CONF.register_opt(cfg.StrOpt(_name), group=None
+                          if _group == "DEFAULT" else _group)
+
+
+def check_unsupported():
+    """Warn about each unsupported Glance option that is set; raise
+    InvalidOptionValue for one whose absence would change data."""
+    for group, name, fatal, why in UNSUPPORTED_GLANCE_OPTS:
+        where = CONF.get_location(name, None if group == "DEFAULT"
+                                  else group)
+        if where is None or where.location in (
+                cfg.Locations.opt_default, cfg.Locations.set_default):
+            continue
+        source = " (%s)" % where.detail if where.detail else ""
+        message = ("[%s] %s is set%s but not supported: %s"
+                   % (group, name, source, why))
+        if fatal:
+            raise InvalidOptionValue(message)
+        LOG.warning("%s; ignored (see doc/config-differences.rst)",
+                    message)
+
+
+def setup_profiler(service="api"):
+    """Start osprofiler in this process if ``[profiler] enabled``.
+
+    Returns whether it is on. Off (the default), nothing is loaded and
+    the paste pipeline leaves its ``osprofiler`` filter out.
+    """
+    if not CONF.profiler.enabled:
+        return False
+    from osprofiler import initializer
+    try:
+        initializer.init_from_conf(conf=CONF, context={}, project="glance",
+                                   service=service,
+                                   host=socket.gethostname())
+    except Exception as e:  # noqa: BLE001 - any driver error, one line
+        raise RuntimeError(
+            _("[profiler] enabled, but osprofiler cannot report to "
+              "%(conn)s: %(err)s")
+            % {"conn": CONF.profiler.connection_string, "err": e}) from e
+    return True
+
+
+def check_values(groups):
+    """Read every option of ``groups`` (``[(group, [opt, ...])]``).
+
+    A value that does not parse raises :class:`InvalidOptionValue` naming
+    the option, so start-up stops instead of the value failing (or being
+    ignored) at first use.
+    """
+    for group, opts in groups:
+        name = getattr(group, "name", group) or "DEFAULT"
+        node = CONF if name == "DEFAULT" else getattr(CONF, name)
+        for opt in opts:
+            try:
+                getattr(node, opt.dest)
+            except cfg.NoSuchOptError:
+                continue
+            except (cfg.ConfigFileValueError, ValueError) as e:
+                raise InvalidOptionValue(_value_error(name, opt, e)) from e
+
+
+def _value_error(group, opt, error):
+    # oslo.config says "Value for option X from LocationInfo(...,
+    # detail='<file>') is not valid: <reason>"; keep the file and reason
+    text = str(error)
+    where = re.search(r"detail='([^']*)'", text)
+    source = " (%s)" % where.group(1) if where else ""
+    reason = text.split(" is not valid: ", 1)[-1]
+    return "[%s] %s%s: %s" % (group, opt.dest, source, reason)
 
 
 def state_path(*parts):
@@ -197,6 +348,7 @@ def load_paste_app(app_name, flavor=None, conf_file=None):
     if not conf_file or not os.path.exists(conf_file):
         raise RuntimeError(_("Unable to locate paste config file %s")
                            % (conf_file or "glance-api-paste.ini"))
+    setup_profiler()
     try:
         LOG.debug("Loading %s from %s", app_name, conf_file)
         return deploy.loadapp("config:%s" % conf_file, name=app_name)
