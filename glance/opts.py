@@ -11,6 +11,7 @@ _SOURCES = {
         ("glance.common.config", "common_opts", None),
         ("glance.common.config", "paste_deploy_opts", "paste_deploy"),
         ("glance.common.config", "image_format_opts", "image_format"),
+        ("glance.common.config", "list_profiler_opts", None),
         ("glance.common.wsgi", "list_opts", None),
         ("glance.api.middleware.context", "list_opts", None),
         ("glance.common.server", "list_opts", None),
@@ -28,6 +29,8 @@ _SOURCES = {
         ("glance.async_.flows.plugins.image_conversion", "list_opts", None),
         ("glance.async_.flows.plugins.inject_image_metadata", "list_opts",
          None),
+        # glance-api runs the cache (caching flavors, cache API)
+        ("glance.image_cache", "list_opts", None),
     ],
     "glance.manage": [
         ("glance.db.session", "list_opts", None),
@@ -40,15 +43,41 @@ _SOURCES = {
 }
 
 
+# the namespace whose values each program reads, checked at its start
+PROGRAM_NAMESPACES = {
+    "glance-api": "glance.api",
+    "glance-cache-pruner": "glance.cache",
+    "glance-cache-cleaner": "glance.cache",
+    "glance-cache-prefetcher": "glance.cache",
+}
+
+
 def _gather(namespace):
     groups = {}
     for module_name, attr, group in _SOURCES[namespace]:
         source = getattr(importlib.import_module(module_name), attr)
         pairs = source() if callable(source) else [(group, source)]
         for group_name, opts in pairs:
+            group_name = getattr(group_name, "name", group_name)
             bucket = groups.setdefault(group_name, [])
             bucket.extend(o for o in opts if o not in bucket)
     return sorted(groups.items(), key=lambda kv: kv[0] or "")
+
+
+def check_program_config(prog):
+    """Stop ``prog``'s start-up on a value it cannot interpret.
+
+    Every option of the program's namespace is read once (see
+    :func:`glance.common.config.check_values`), and glance-api checks
+    for Glance options it does not support; other programs pass.
+    """
+    namespace = PROGRAM_NAMESPACES.get(prog)
+    if namespace is None:
+        return
+    from glance.common import config
+    config.check_values(_gather(namespace))
+    if namespace == "glance.api":
+        config.check_unsupported()
 
 
 def list_api_opts():

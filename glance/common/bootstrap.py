@@ -1,7 +1,8 @@
 """The one start-up step every console script runs first.
 
 ``bootstrap(argv, prog, thread_model)`` parses the command line and the
-config files, sets up logging, chooses the process's thread-pool model
+config files (stopping on a value the program cannot interpret), sets up
+logging, chooses the process's thread-pool model
 (``eventlet`` in the daemon, ``native`` in command-line tools and under
 uwsgi/gunicorn) and, for the daemon, the eventlet hub. Process-global set-up
 lives here, once, so that no entry point can forget a step.
@@ -36,9 +37,16 @@ def bootstrap(argv=None, prog=None, thread_model="native",
     config.parse_args(args=argv, prog=prog,
                       default_config_files=default_config_files)
     logging.setup(CONF, "glance")
+    check_option_values(prog)
     set_threadpool_model(thread_model)
     if server is not None:
         server.set_eventlet_hub()
+
+
+def check_option_values(prog):
+    """cfg.Error now if a value of ``prog``'s options does not parse."""
+    from glance import opts  # every option module of the program
+    opts.check_program_config(prog)
 
 
 def set_threadpool_model(thread_model):

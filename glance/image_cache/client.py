@@ -9,7 +9,10 @@ import os
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1.identity import v3 as ks_v3
 from keystoneauth1 import session as ks_session
+from oslo_log import log as logging
 import requests
+
+LOG = logging.getLogger(__name__)
 
 DEFAULT_PORT = 9292
 # Glance's CacheClient used /v1; the version negotiation in front of the
@@ -102,11 +105,10 @@ class CacheClient:
             raise CacheClientError("keystone authentication needs %s"
                                    % ", ".join(missing))
         auth_url = _v3_url(creds["auth_url"])
-        plugin = ks_v3.Password(
-            auth_url=auth_url, username=creds["username"],
-            password=creds["password"], project_name=creds.get("project"),
-            user_domain_name=creds.get("user_domain") or "Default",
-            project_domain_name=creds.get("project_domain") or "Default")
+        plugin = ks_v3.Password(auth_url=auth_url,
+                                username=creds["username"],
+                                password=creds["password"],
+                                **_scope(creds))
         session = ks_session.Session(auth=plugin, verify=self.verify,
                                      timeout=self.timeout)
         try:
@@ -140,6 +142,7 @@ class CacheClient:
         if self.auth_token:
             headers["X-Auth-Token"] = self.auth_token
         url = self.base_url + path
+        LOG.debug("%s %s", method, url)
         try:
             resp = self.session.request(method, url, headers=headers,
                                         timeout=self.timeout,
@@ -147,6 +150,7 @@ class CacheClient:
         except requests.RequestException as e:
             raise CommunicationError("cannot reach %s: %s"
                                      % (self.base_url, _reason(e))) from e
+        LOG.debug("%s %s: %d", method, url, resp.status_code)
         if resp.status_code < 400:
             return resp
         detail = "%d %s" % (resp.status_code, _summary(resp))
@@ -156,6 +160,24 @@ class CacheClient:
         if resp.status_code == 404:
             raise NotFound("not found: %s %s: %s" % (method, path, detail))
         raise CacheClientError("%s %s failed: %s" % (method, path, detail))
+
+
+def _scope(creds):
+    """keystoneauth's domain and project arguments: an id given (Glance's
+    --os-*-domain-id, --os-project-id) wins over the name."""
+    scope = {}
+    for kind in ("user_domain", "project_domain"):
+        if creds.get(kind + "_id"):
+            scope[kind + "_id"] = creds[kind + "_id"]
+        else:
+            scope[kind + "_name"] = creds.get(kind) or "Default"
+    if creds.get("project_id"):
+        scope["project_id"] = creds["project_id"]
+        scope.pop("project_domain_id", None)
+        scope.pop("project_domain_name", None)
+    else:
+        scope["project_name"] = creds.get("project")
+    return scope
 
 
 def _reason(error):
@@ -186,9 +208,12 @@ def _summary(resp):
 def get_client(host, port=None, timeout=None, use_ssl=False, username=None,
                password=None, tenant=None, auth_url=None, auth_strategy=None,
                auth_token=None, region=None, is_silent_upload=False,
-               insecure=False):
+               insecure=False, project_id=None, user_domain_id=None,
+               project_domain_id=None):
     """A CacheClient; credentials not given come from the ``OS_*``
     environment variables (``OS_AUTH_TOKEN``, ``OS_USERNAME``...).
+    Domain and project ids, when given or in ``OS_USER_DOMAIN_ID``,
+    ``OS_PROJECT_DOMAIN_ID``, ``OS_PROJECT_ID``, win over the names.
 
     Without a token it logs in to Keystone (v3 password) when the strategy
     is ``keystone``; the strategy defaults to ``keystone`` when an auth URL,
@@ -209,6 +234,11 @@ def get_client(host, port=None, timeout=None, use_ssl=False, username=None,
         "region": region or env.get("OS_REGION_NAME"),
     }
     creds["tenant"] = creds["project"]  # the name Glance's client used
+    ids = {"project_id": project_id or env.get("OS_PROJECT_ID"),
+           "user_domain_id": user_domain_id or env.get("OS_USER_DOMAIN_ID"),
+           "project_domain_id": project_domain_id
+           or env.get("OS_PROJECT_DOMAIN_ID")}
+    creds.update((k, v) for k, v in ids.items() if v)
     login_possible = all(creds[k] for k in ("auth_url", "username",
                                             "password"))
     creds["strategy"] = (auth_strategy or env.get("OS_AUTH_STRATEGY")

@@ -12,23 +12,28 @@ import importlib
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from glance.common import config
 from glance.common import exception
 from glance.i18n import _
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
+KNOWN = ("image_decompression", "image_conversion", "inject_image_metadata",
+         "no_op")
+
 image_import_opts = [
-    cfg.ListOpt("image_import_plugins", default=[],
-                help=_("Import plugins to run on imported data, in order: "
-                       "image_decompression, image_conversion, "
-                       "inject_image_metadata, no_op.")),
+    # Glance's syntax, [a, 'b']; an unknown plugin stops start-up
+    config.BracketListOpt(
+        "image_import_plugins", default=[],
+        item_type=cfg.types.String(choices=KNOWN, quotes=True),
+        help=_("Import plugins to run on imported data, in order, e.g. "
+               "[image_decompression, image_conversion]: "
+               "image_decompression, image_conversion, "
+               "inject_image_metadata, no_op.")),
 ]
 
 CONF.register_opts(image_import_opts, group="image_import_opts")
-
-KNOWN = ("image_decompression", "image_conversion", "inject_image_metadata",
-         "no_op")
 
 
 def list_opts():
