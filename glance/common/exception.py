@@ -230,6 +230,7 @@ class InvalidPropertyProtectionConfiguration(InvalidConfiguration):
 
 class InvalidImageData(Invalid):
     message = _("The image data was refused: %(reason)s")
+    code = 415   # as Glance answers a refused upload
 
 
 class IncompleteImageData(BadRequest):

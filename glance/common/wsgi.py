@@ -331,6 +331,9 @@ def _exception_response(exc):
     """The webob HTTP error for one of our exceptions."""
     cls = webob.exc.status_map.get(exc.code, webob.exc.HTTPInternalServerError)
     headers = list((exc.headers or {}).items())
+    if exc.code == 415:
+        # webob's 415 page shows the detail, not an explanation (as Glance)
+        return cls(detail=str(exc), headers=headers)
     return cls(explanation=str(exc), headers=headers)
 
 

@@ -54,10 +54,24 @@ def get_image(context, image_id):
     return hide_protected_properties(context, image)
 
 
+# Filters on what every image has (``glance.db.api.image_get_all``);
+# any other filter key is a custom property.
+BASE_FILTERS = frozenset((
+    "visibility", "name", "status", "owner", "disk_format",
+    "container_format", "id", "checksum", "os_hash_value", "os_hash_algo",
+    "protected", "os_hidden", "size_min", "size_max", "tags", "created_at",
+    "updated_at"))
+
+
 def list_images(context, filters, marker=None, limit=None, sort_key=None,
                 sort_dir=None, member_status="accepted"):
     """A page of images and the marker of the next page (or None)."""
     policy.enforce(context, "get_images", policy.new_image_target(context))
+    if unreadable_property_filters(context, filters):
+        # Which images a filter lets through would tell the value of a
+        # property the caller may not read: such a filter matches
+        # nothing (the request is still checked, marker included).
+        filters = dict(filters, id=[])
     try:
         images = db.image_get_all(filters=filters, marker=marker,
                                   limit=limit, sort_key=sort_key,
@@ -72,6 +86,16 @@ def list_images(context, filters, marker=None, limit=None, sort_key=None,
         else None
     return [hide_protected_properties(context, i) for i in images], \
         next_marker
+
+
+def unreadable_property_filters(context, filters):
+    """The property filters naming a property ``context`` may not read."""
+    protections = property_utils.get_rules()
+    if protections is None:
+        return []
+    return sorted(key for key in filters or () if key not in BASE_FILTERS
+                  and not protections.check_property_rules(key, "read",
+                                                           context))
 
 
 def hide_protected_properties(context, image):

@@ -295,14 +295,14 @@ def test_size_cap_413(srv, p1):
     assert upload(p1, img["id"], b"fits").status_code == 204
 
 
-def test_format_refusals_400(srv, p1):
+def test_format_refusals_415(srv, p1):
     cases = [("qcow2", qcow2(backing_file=b"/etc/passwd"), "backing_file"),
              ("raw", qcow2(), "qcow2 format"),
              ("qcow2", os.urandom(100 * KiB), "declared disk_format qcow2")]
     for disk_format, data, text in cases:
         img = new_image(p1, disk_format=disk_format)
         r = upload(p1, img["id"], data)
-        assert r.status_code == 400, (disk_format, text, r.text)
+        assert r.status_code == 415, (disk_format, text, r.text)
         assert text in r.text
         assert p1.image(img["id"])["status"] == "queued"
         assert img["id"] not in stored(srv)
@@ -333,9 +333,9 @@ def test_images_made_by_qemu_img(srv, p1, tmp_path):
     vmdk = make("disk.vmdk", "-f", "vmdk", "-o",
                 "subformat=streamOptimized")
     for disk_format, data, code in [("qcow2", base, 204),
-                                    ("qcow2", overlay, 400),
+                                    ("qcow2", overlay, 415),
                                     ("vmdk", vmdk, 204),
-                                    ("raw", base, 400)]:
+                                    ("raw", base, 415)]:
         img = new_image(p1, disk_format=disk_format)
         r = upload(p1, img["id"], data)
         assert r.status_code == code, (disk_format, r.text)
@@ -455,7 +455,7 @@ def test_stage(srv, p1):
 def test_stage_checks(srv, p1):
     img = new_image(p1, disk_format="qcow2")
     r = upload(p1, img["id"], qcow2(backing_file=b"x"), what="stage")
-    assert r.status_code == 400
+    assert r.status_code == 415
     r = upload(p1, img["id"], b"x" * (CAP + 1), what="stage")
     assert r.status_code == 413
     r = upload(p1, img["id"], b"x", content_type="text/plain", what="stage")

@@ -258,7 +258,7 @@ def test_qcow2_with_backing_file_refused(file_store):
     data = qcow2(backing_file=b"/etc/shadow")
     with pytest.raises(store.InvalidImageData) as err:
         store.write_image(None, new_image("qcow2"), chunks(data, 4096))
-    assert err.value.code == 400
+    assert err.value.code == 415
     assert "backing_file" in str(err.value)
     assert files(file_store) == []
 

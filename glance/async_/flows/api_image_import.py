@@ -15,7 +15,9 @@ This module does the rest, top to bottom:
    format inspection, limits: the guarantees of a direct upload),
    recording each location and moving the store from
    ``os_glance_importing_to_stores`` to done (or to
-   ``os_glance_failed_import``);
+   ``os_glance_failed_import``); data the format inspection refuses (a
+   format mismatch, an unsafe image) fails the whole import, since no
+   store would take it;
 4. make the image ``active`` with the size and hashes of the data (after
    the first store when ``all_stores_must_succeed`` is false, after the
    last otherwise), delete the staged data and release the lock.
@@ -235,6 +237,8 @@ def _to_store(work, image, store_id, path, activate):
                                        store_id=store_id, heartbeat=work)
     except (LockLost, store.UploadTakenOver):
         raise LockLost(image_id=work.image_id) from None
+    except store.InvalidImageData as e:
+        _refused(work, store_id, e)
     except Exception as e:  # noqa: BLE001 - judged per store
         LOG.warning("Import of image %(id)s to store %(store)s failed: "
                     "%(err)s", {"id": work.image_id, "store": store_id,
@@ -248,12 +252,42 @@ def _to_store(work, image, store_id, path, activate):
     _record(work, result)
     work.store_done(store_id, ok=True)
     if activate and not work.activated:
+        _check_formats_unchanged(work, image)
         values = {key: result[key] for key in
                   ("size", "checksum", "os_hash_algo", "os_hash_value",
                    "virtual_size")}
+        values.update(disk_format=image["disk_format"],
+                      container_format=image["container_format"])
         values["status"] = "active"
         work.update(values, from_state="importing")
         work.activated = True
+
+
+def _check_formats_unchanged(work, image):
+    """The data was inspected as ``image``'s disk and container formats:
+    an image whose formats changed meanwhile (a PATCH while importing)
+    is not activated; the formats written with ``active`` are those the
+    data was checked as, so a change racing this one is undone."""
+    current = work.image()
+    changed = [key for key in ("disk_format", "container_format")
+               if current.get(key) != image.get(key)]
+    if changed:
+        raise ImportFailed(image_id=work.image_id, reason=_(
+            "%(keys)s changed during the import; the data was checked as "
+            "disk_format %(disk)s, container_format %(container)s") % {
+                "keys": " and ".join(changed),
+                "disk": image.get("disk_format"),
+                "container": image.get("container_format")})
+
+
+def _refused(work, store_id, error):
+    """The format inspection refused the data (a format mismatch, an
+    unsafe image): no store would take it, the import fails whatever
+    ``all_stores_must_succeed`` says."""
+    LOG.warning("Import of image %(id)s refused: %(err)s",
+                {"id": work.image_id, "err": error})
+    work.store_done(store_id, ok=False)
+    raise ImportFailed(image_id=work.image_id, reason=str(error)) from error
 
 
 def _record(work, result):
@@ -299,6 +333,8 @@ def _copy_to(work, image, sources, store_id):
                                        heartbeat=work)
         except (LockLost, store.UploadTakenOver):
             raise LockLost(image_id=work.image_id) from None
+        except store.InvalidImageData as e:
+            _refused(work, store_id, e)
         except Exception as e:  # noqa: BLE001 - try the next source
             error = e
             continue
