@@ -195,3 +195,126 @@ class TaskInfo(Base):
     input = sa.Column(JSONText)
     result = sa.Column(JSONText)
     message = sa.Column(sa.Text)
+
+
+# --- Metadata definitions (the /v2/metadefs catalog) ------------------------
+# Same tables, columns and constraint names as Glance's, so a catalog made
+# by Glance is read as is. Rows are deleted for real (no soft delete), and
+# the datetimes are plain DATETIME as in Glance.
+
+METADEF_TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+
+
+class MetadefTimestamps:
+    """created_at/updated_at of the metadef tables (no soft delete)."""
+
+    created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+    updated_at = sa.Column(sa.DateTime, nullable=True, default=utcnow,
+                           onupdate=utcnow)
+
+
+class MetadefNamespace(MetadefTimestamps, Base):
+    """A namespace of metadata definitions, known by its unique name."""
+
+    __tablename__ = "metadef_namespaces"
+    __table_args__ = (
+        sa.UniqueConstraint("namespace",
+                            name="uq_metadef_namespaces_namespace"),
+        sa.Index("ix_metadef_namespaces_owner", "owner"),
+        METADEF_TABLE_ARGS,
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, nullable=False)
+    namespace = sa.Column(sa.String(80), nullable=False)
+    display_name = sa.Column(sa.String(80))
+    description = sa.Column(sa.Text)
+    visibility = sa.Column(sa.String(32))
+    protected = sa.Column(sa.Boolean)
+    owner = sa.Column(sa.String(255), nullable=False)
+
+
+class MetadefObject(MetadefTimestamps, Base):
+    """An object (a named group of properties) of a namespace."""
+
+    __tablename__ = "metadef_objects"
+    __table_args__ = (
+        sa.UniqueConstraint("namespace_id", "name",
+                            name="uq_metadef_objects_namespace_id_name"),
+        sa.Index("ix_metadef_objects_name", "name"),
+        METADEF_TABLE_ARGS,
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, nullable=False)
+    namespace_id = sa.Column(sa.Integer, sa.ForeignKey(
+        "metadef_namespaces.id"), nullable=False)
+    name = sa.Column(sa.String(80), nullable=False)
+    description = sa.Column(sa.Text)
+    # the names of the required properties, joined with commas
+    required = sa.Column(sa.Text)
+    json_schema = sa.Column(JSONText, nullable=False)
+
+
+class MetadefProperty(MetadefTimestamps, Base):
+    """A property definition (a small JSON schema) of a namespace."""
+
+    __tablename__ = "metadef_properties"
+    __table_args__ = (
+        sa.UniqueConstraint("namespace_id", "name",
+                            name="uq_metadef_properties_namespace_id_name"),
+        sa.Index("ix_metadef_properties_name", "name"),
+        METADEF_TABLE_ARGS,
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, nullable=False)
+    namespace_id = sa.Column(sa.Integer, sa.ForeignKey(
+        "metadef_namespaces.id"), nullable=False)
+    name = sa.Column(sa.String(80), nullable=False)
+    json_schema = sa.Column(JSONText, nullable=False)
+
+
+class MetadefTag(MetadefTimestamps, Base):
+    """A tag definition of a namespace."""
+
+    __tablename__ = "metadef_tags"
+    __table_args__ = (
+        sa.UniqueConstraint("namespace_id", "name",
+                            name="uq_metadef_tags_namespace_id_name"),
+        sa.Index("ix_metadef_tags_name", "name"),
+        METADEF_TABLE_ARGS,
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, nullable=False)
+    namespace_id = sa.Column(sa.Integer, sa.ForeignKey(
+        "metadef_namespaces.id"), nullable=False)
+    name = sa.Column(sa.String(80), nullable=False)
+
+
+class MetadefResourceType(MetadefTimestamps, Base):
+    """A kind of resource (e.g. OS::Glance::Image) namespaces apply to."""
+
+    __tablename__ = "metadef_resource_types"
+    __table_args__ = (
+        sa.UniqueConstraint("name", name="uq_metadef_resource_types_name"),
+        METADEF_TABLE_ARGS,
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, nullable=False)
+    name = sa.Column(sa.String(80), nullable=False)
+    protected = sa.Column(sa.Boolean, nullable=False, default=False)
+
+
+class MetadefNamespaceResourceType(MetadefTimestamps, Base):
+    """That a namespace applies to a resource type, with which prefix."""
+
+    __tablename__ = "metadef_namespace_resource_types"
+    __table_args__ = (
+        sa.Index("ix_metadef_ns_res_types_namespace_id", "namespace_id"),
+        METADEF_TABLE_ARGS,
+    )
+
+    resource_type_id = sa.Column(sa.Integer, sa.ForeignKey(
+        "metadef_resource_types.id"), primary_key=True, nullable=False)
+    namespace_id = sa.Column(sa.Integer, sa.ForeignKey(
+        "metadef_namespaces.id"), primary_key=True, nullable=False)
+    properties_target = sa.Column(sa.String(80))
+    prefix = sa.Column(sa.String(80))

@@ -10,6 +10,7 @@ from glance.policies import base
 from glance.policies import cache
 from glance.policies import discovery
 from glance.policies import image
+from glance.policies import metadefs
 from glance.policies import tasks
 
 
@@ -20,4 +21,5 @@ def list_rules():
         tasks.list_rules(),
         cache.list_rules(),
         discovery.list_rules(),
+        metadefs.list_rules(),
     ))

@@ -11,6 +11,11 @@ from glance.api.v2 import image_locations
 from glance.api.v2 import image_members
 from glance.api.v2 import image_tags
 from glance.api.v2 import images
+from glance.api.v2 import metadef_namespaces
+from glance.api.v2 import metadef_objects
+from glance.api.v2 import metadef_resource_types
+from glance.api.v2 import metadef_schemas
+from glance.api.v2 import metadef_tags
 from glance.api.v2 import schemas
 from glance.api.v2 import tasks
 from glance.common import property_utils
@@ -62,6 +67,42 @@ def route_table():
         ("/info/stores", info_res, {"GET": "get_stores"}),
         ("/info/stores/detail", info_res, {"GET": "get_stores_detail"}),
         ("/info/usage", info_res, {"GET": "get_usage"}),
+    ]
+    return table + metadef_route_table()
+
+
+def metadef_route_table():
+    """[(path, resource, {method: action})] of the metadefs catalog."""
+    schema_res = wsgi.Resource(metadef_schemas.Controller())
+    ns_res = metadef_namespaces.create_resource()
+    obj_res = metadef_objects.create_objects_resource()
+    prop_res = metadef_objects.create_properties_resource()
+    tag_res = metadef_tags.create_resource()
+    rt_res = metadef_resource_types.create_resource()
+    ns = "/metadefs/namespaces/{namespace}"
+    table = [("/schemas/metadefs/%s" % name, schema_res,
+              {"GET": "metadef_%s" % name})
+             for name in metadef_schemas.DOCUMENTS]
+    table += [
+        ("/metadefs/resource_types", rt_res, {"GET": "index"}),
+        (ns + "/resource_types", rt_res, {"GET": "show", "POST": "create"}),
+        (ns + "/resource_types/{resource_type}", rt_res,
+         {"DELETE": "delete"}),
+        ("/metadefs/namespaces", ns_res, {"GET": "index", "POST": "create"}),
+        (ns, ns_res, {"GET": "show", "PUT": "update", "DELETE": "delete"}),
+        (ns + "/properties", prop_res, {"GET": "index", "POST": "create",
+                                        "DELETE": "delete_properties"}),
+        (ns + "/properties/{property_name}", prop_res,
+         {"GET": "show", "PUT": "update", "DELETE": "delete"}),
+        (ns + "/objects", obj_res, {"GET": "index", "POST": "create",
+                                    "DELETE": "delete_objects"}),
+        (ns + "/objects/{object_name}", obj_res,
+         {"GET": "show", "PUT": "update", "DELETE": "delete"}),
+        (ns + "/tags", tag_res, {"GET": "index", "POST": "create_tags",
+                                 "DELETE": "delete_tags"}),
+        (ns + "/tags/{tag_name}", tag_res, {"GET": "show", "POST": "create",
+                                            "PUT": "update",
+                                            "DELETE": "delete"}),
     ]
     return table
 

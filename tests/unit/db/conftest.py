@@ -37,7 +37,10 @@ DROP = {"postgresql": "DROP DATABASE IF EXISTS %s WITH (FORCE)",
         "mysql": "DROP DATABASE IF EXISTS %s"}
 # Children first, for the foreign keys.
 TABLES = ("task_info", "tasks", "image_locations", "image_members",
-          "image_tags", "image_properties", "images")
+          "image_tags", "image_properties", "images",
+          "metadef_namespace_resource_types", "metadef_objects",
+          "metadef_properties", "metadef_tags", "metadef_resource_types",
+          "metadef_namespaces")
 
 
 def in_ci():
