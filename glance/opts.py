@@ -34,6 +34,7 @@ _SOURCES = {
     ],
     "glance.manage": [
         ("glance.db.session", "list_opts", None),
+        ("glance.cmd.manage", "list_opts", None),
     ],
     "glance.cache": [
         ("glance.common.config", "common_opts", None),

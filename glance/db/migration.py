@@ -5,6 +5,10 @@ migration runs on one connection inside one write transaction; on SQLite
 that transaction starts with ``BEGIN IMMEDIATE``, so processes migrating the
 same file at once run one after the other, and the later ones find the
 schema already at head and do nothing.
+
+A database written by OpenStack Glance (at one of Glance's own alembic
+revisions) is first adopted: reshaped in place into our revision 0001 by
+``glance.db.migrations.from_glance``, then upgraded as usual.
 """
 import os
 
@@ -14,9 +18,12 @@ from alembic import migration as alembic_migration
 from alembic import script as alembic_script
 
 from glance.db import session as db_session
+from glance.db.migrations import from_glance
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                               "migrations")
+
+AdoptionError = from_glance.AdoptionError
 
 
 def alembic_cfg(connection=None):
@@ -36,16 +43,35 @@ def head_version():
 
 
 def db_sync(version=None):
-    """Upgrade the database to ``version`` (default: the newest)."""
-    with db_session.connection(write=True) as conn:
+    """Upgrade the database to ``version`` (default: the newest),
+    adopting a Glance database first. True if Glance's was adopted."""
+    with db_session.schema_connection() as conn:
+        adopted = from_glance.adopt(conn)
         command.upgrade(alembic_cfg(conn), version or "heads")
+    return adopted
+
+
+def db_heads():
+    """The revisions recorded in the database (empty: never migrated)."""
+    with db_session.connection(write=False) as conn:
+        return alembic_migration.MigrationContext.configure(
+            conn).get_current_heads()
 
 
 def db_version():
-    """The database's current revision (None if never migrated)."""
-    with db_session.connection(write=False) as conn:
-        context = alembic_migration.MigrationContext.configure(conn)
-        return context.get_current_revision()
+    """The database's current revision (None if never migrated); several
+    Glance heads are joined with ', '."""
+    return ", ".join(db_heads()) or None
+
+
+def is_glance_database():
+    """Whether the database is at an OpenStack Glance revision."""
+    return from_glance.is_glance(db_heads())
+
+
+def needs_upgrade():
+    """Whether ``db_sync`` has anything to do."""
+    return db_heads() != (head_version(),)
 
 
 def ensure_schema():
@@ -56,5 +82,5 @@ def ensure_schema():
     """
     if not db_session.is_sqlite():
         return
-    if db_version() != head_version():
+    if needs_upgrade():
         db_sync()

@@ -48,6 +48,14 @@ database_opts = [
     cfg.IntOpt("connection_recycle_time", default=3600, min=-1,
                help=_("Seconds after which a pooled connection is "
                       "replaced; -1 never.")),
+    cfg.IntOpt("max_retries", default=10, min=-1,
+               help=_("Maximum number of database connection retries "
+                      "during startup (glance-api, glance-manage) while "
+                      "the database server cannot be reached. Set to -1 "
+                      "to specify an infinite retry count.")),
+    cfg.IntOpt("retry_interval", default=10, min=0,
+               help=_("Interval (seconds) between retries of opening a "
+                      "SQL connection during startup.")),
 ]
 
 CONF.register_opts(database_opts, group="database")
@@ -55,10 +63,19 @@ CONF.register_opts(database_opts, group="database")
 # Seconds a SQLite connection waits for another process's write lock.
 SQLITE_BUSY_TIMEOUT = 30
 
+# The setup.cfg extra that installs the driver of each server backend.
+DRIVER_EXTRAS = {"postgresql": "postgresql", "mysql": "mysql",
+                 "mariadb": "mysql"}
+
 _WRITE_OPTION = "glance_write"
 _LOCK = threading.Lock()
 _ENGINE = None
 _CONNECTION_OVERRIDE = None
+
+
+class DriverMissing(RuntimeError):
+    """The Python driver (DB-API module) a connection URL needs is not
+    installed; the message says which extra installs it."""
 
 
 def list_opts():
@@ -126,13 +143,98 @@ def _create_engine(url):
     if url.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url)
     opts = CONF.database
-    return sa.create_engine(
-        url,
-        pool_size=opts.max_pool_size,
-        max_overflow=opts.max_overflow,
-        pool_timeout=opts.pool_timeout,
-        pool_recycle=opts.connection_recycle_time,
-        pool_pre_ping=True)
+    try:
+        engine = sa.create_engine(
+            url,
+            pool_size=opts.max_pool_size,
+            max_overflow=opts.max_overflow,
+            pool_timeout=opts.pool_timeout,
+            pool_recycle=opts.connection_recycle_time,
+            pool_pre_ping=True)
+    except (ImportError, sa_exc.NoSuchModuleError) as e:
+        raise DriverMissing(_driver_missing_message(url, e)) from None
+    try:
+        _wait_for_server(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _driver_missing_message(url, error):
+    """One line: which driver is missing and how to install ours."""
+    scheme = url.drivername
+    extra = DRIVER_EXTRAS.get(url.get_backend_name())
+    module = getattr(error, "name", None) or url.get_driver_name()
+    if extra is None:
+        return (_("no database driver for %(scheme)s:// URLs (%(err)s); "
+                  "supported: sqlite, postgresql, mysql")
+                % {"scheme": scheme, "err": error})
+    hint = {"postgresql": "postgresql+psycopg2",
+            "mysql": "mysql+pymysql"}[extra]
+    advice = _("install it with: pip install 'glance[%s]'") % extra
+    if scheme != hint:
+        advice = (_("use a %(hint)s:// URL and install its driver with: "
+                    "pip install 'glance[%(extra)s]'")
+                  % {"hint": hint, "extra": extra})
+    return (_("database driver missing: %(scheme)s:// needs the Python "
+              "module %(module)s; %(advice)s")
+            % {"scheme": scheme, "module": module, "advice": advice})
+
+
+# MySQL client errors meaning "no server there (yet)"
+_MYSQL_UNREACHABLE = {2002, 2003, 2005, 2006, 2013}
+_PG_UNREACHABLE = ("connection refused", "could not connect",
+                   "could not translate host name", "timeout expired",
+                   "the database system is starting up",
+                   "the database system is shutting down",
+                   "server closed the connection unexpectedly",
+                   "no such file or directory")
+
+
+def is_unreachable(error):
+    """Whether a DBAPIError says the server cannot be reached (as
+    opposed to e.g. a refused password or a missing database)."""
+    orig = getattr(error, "orig", error)
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0] in _MYSQL_UNREACHABLE
+    text = str(orig).lower()
+    return any(marker in text for marker in _PG_UNREACHABLE)
+
+
+def _wait_for_server(engine):
+    """Open a first connection, retrying while the server cannot be
+    reached: ``[database] max_retries`` times (-1: forever), every
+    ``retry_interval`` seconds, as oslo.db does at start-up."""
+    opts = CONF.database
+    retries = 0
+    while True:
+        e = _connect_error(engine)
+        if e is None:
+            return
+        if not is_unreachable(e) or retries == opts.max_retries:
+            raise e
+        retries += 1
+        # out of the except block, where oslo.log appends the traceback
+        LOG.warning(
+            "Database %(url)s cannot be reached (%(err)s); retry "
+            "%(n)d of %(max)s in %(s)d s",
+            {"url": engine.url.render_as_string(hide_password=True),
+             "err": _first_line(e.orig),
+             "n": retries, "s": opts.retry_interval,
+             "max": "unlimited" if opts.max_retries == -1
+             else opts.max_retries})
+        time.sleep(opts.retry_interval)
+
+
+def _connect_error(engine):
+    """None if a connection opens, else the DBAPIError saying why."""
+    try:
+        with engine.connect():
+            return None
+    except sa_exc.DBAPIError as e:
+        return e
 
 
 def _create_sqlite_engine(url):
@@ -248,6 +350,41 @@ def connection(write=True):
             conn.execution_options(**{_WRITE_OPTION: True})
         with conn.begin():
             yield conn
+
+
+def _first_line(error):
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+@contextlib.contextmanager
+def schema_connection():
+    """A write connection for schema migrations.
+
+    On SQLite, foreign keys are off for its duration (rebuilding a table
+    drops and renames it, which must not touch the rows that point to it)
+    and ``PRAGMA foreign_key_check`` must find nothing before the commit.
+    """
+    engine = get_engine()
+    if not is_sqlite(engine):
+        with connection(write=True) as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            conn.execution_options(**{_WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+                bad = conn.exec_driver_sql(
+                    "PRAGMA foreign_key_check").fetchall()
+                if bad:
+                    raise sa_exc.IntegrityError(
+                        "PRAGMA foreign_key_check", None,
+                        Exception("foreign keys broken: %s" % bad[:5]))
+        finally:
+            raw.execute("PRAGMA foreign_keys = ON")
 
 
 @contextlib.contextmanager

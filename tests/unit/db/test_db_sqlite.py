@@ -211,7 +211,8 @@ def restore_conf():
 
 def _config_file(tmp_path, url):
     path = tmp_path / "glance-manage.conf"
-    path.write_text("[database]\nconnection = %s\n" % url)
+    # no start-up retries: an unreachable server fails at once
+    path.write_text("[database]\nconnection = %s\nmax_retries = 0\n" % url)
     return str(path)
 
 
@@ -220,13 +221,14 @@ def test_manage_db_commands(tmp_path, capsys, fresh_sqlite_url,
     conf = _config_file(tmp_path, fresh_sqlite_url)
     assert manage.main(["--config-file", conf, "db", "version"]) == 0
     assert "None" in capsys.readouterr().out
+    head = migration.head_version()
     assert manage.main(["--config-file", conf, "db", "sync"]) == 0
-    assert "0001" in capsys.readouterr().out
+    assert head in capsys.readouterr().out
     assert manage.main(["--config-file", conf, "db", "upgrade",
-                        "0001"]) == 0
+                        head]) == 0
     capsys.readouterr()
     assert manage.main(["--config-file", conf, "db", "version"]) == 0
-    assert capsys.readouterr().out.strip() == "0001"
+    assert capsys.readouterr().out.strip() == head
     assert manage.main(["--config-file", conf, "db", "sync", "9999"]) == 1
     assert "9999" in capsys.readouterr().err
 
