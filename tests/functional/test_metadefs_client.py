@@ -51,3 +51,39 @@ def test_glance_md_commands(url, tmp_path):
     assert "cli_speed" in shown
     run("md-namespace-delete", name)
     assert name not in run("md-namespace-list")
+
+
+def _osc(srv, *args):
+    import subprocess
+    import sys
+    from pathlib import Path
+    cli = Path(sys.executable).with_name("openstack")
+    if not cli.exists():
+        pytest.fail("python-openstackclient is not installed (test extra)")
+    return subprocess.run(
+        [str(cli), "--os-auth-type", "none", "--os-endpoint", srv.url,
+         *args], capture_output=True, text=True, timeout=120)
+
+
+def test_openstack_image_metadef_commands(api_server):
+    name = "OSC::%s" % uuid.uuid4().hex[:8]
+    # the no-auth deployment has no project to own it: name one
+    resp = api_server.request("POST", "/v2/metadefs/namespaces", json={
+        "namespace": name, "visibility": "public", "owner": "ops",
+        "description": "made for the openstack CLI"})
+    assert resp.status_code == 201, resp.text
+    listed = _osc(api_server, "image", "metadef", "namespace", "list",
+                  "-f", "value")
+    assert listed.returncode == 0, listed.stderr
+    assert name in listed.stdout.split()
+    shown = _osc(api_server, "image", "metadef", "namespace", "show", name,
+                 "-f", "json")
+    assert shown.returncode == 0, shown.stderr
+    doc = json.loads(shown.stdout)
+    assert (doc["namespace"], doc["owner"], doc["visibility"]) == (
+        name, "ops", "public")
+    deleted = _osc(api_server, "image", "metadef", "namespace", "delete",
+                   name)
+    assert deleted.returncode == 0, deleted.stderr
+    assert api_server.get("/v2/metadefs/namespaces/%s" % name)\
+        .status_code == 404
