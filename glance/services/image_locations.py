@@ -58,6 +58,8 @@ def list_opts():
 
 
 SCHEMES = ("http", "https")
+# what Glance's locations API accepts as validation_data's os_hash_algo
+VALIDATION_ALGORITHMS = ("sha1", "sha256", "sha512", "md5")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 
 _POOL = None
@@ -124,8 +126,8 @@ def _check_scheme(url):
 
 def check_validation_data(data):
     """The checked ``validation_data``: ``checksum`` (md5),
-    ``os_hash_algo`` and ``os_hash_value`` (the configured
-    ``hashing_algorithm``); BadRequest otherwise."""
+    ``os_hash_algo`` (one of Glance's ``VALIDATION_ALGORITHMS``; the data
+    is then hashed with it) and ``os_hash_value``; BadRequest otherwise."""
     extra = sorted(set(data) - {"checksum", "os_hash_algo",
                                 "os_hash_value"})
     if extra:
@@ -139,10 +141,10 @@ def check_validation_data(data):
             raise exception.BadRequest(
                 _("os_hash_algo and os_hash_value must be given together "
                   "in validation_data"))
-        if algo != CONF.hashing_algorithm:
+        if algo not in VALIDATION_ALGORITHMS:
             raise exception.BadRequest(
-                _("os_hash_algo must be %(want)s, not %(got)s")
-                % {"want": CONF.hashing_algorithm, "got": algo})
+                _("os_hash_algo must be one of %(want)s, not %(got)s")
+                % {"want": ", ".join(VALIDATION_ALGORITHMS), "got": algo})
         _check_hex("os_hash_value", value,
                    hashlib.new(algo).digest_size * 2)
     if checksum is not None:
@@ -236,7 +238,7 @@ def _given(hashes, size):
 
 def _hash_and_activate(image, loc, size, hashes):
     try:
-        values = _hash_with_retries(loc, size)
+        values = _hash_with_retries(loc, size, hashes.get("os_hash_algo"))
         _verify(values, hashes)
         _activate(image, loc, size, hashes, values)
     except Exception:  # noqa: BLE001 - a background job: log, undo
@@ -247,11 +249,11 @@ def _hash_and_activate(image, loc, size, hashes):
         _back_to_queued(image["id"])
 
 
-def _hash_with_retries(loc, size):
+def _hash_with_retries(loc, size, algo=None):
     attempts = CONF.http_retries + 1
     for attempt in range(1, attempts + 1):
         try:
-            return _hash(loc, size)
+            return _hash(loc, size, algo or CONF.hashing_algorithm)
         except (OSError, store.StoreUnavailable,
                 store.DataNotFound) as e:
             if attempt == attempts:
@@ -262,9 +264,9 @@ def _hash_with_retries(loc, size):
                                               "err": e})
 
 
-def _hash(loc, size):
-    """Read the data at ``loc`` once: its size, md5 and multihash."""
-    algo = CONF.hashing_algorithm
+def _hash(loc, size, algo):
+    """Read the data at ``loc`` once: its size, md5 and the ``algo``
+    multihash."""
     md5 = hashlib.md5(usedforsecurity=False)
     multihash = hashlib.new(algo)
     chunks, _length = store.read_image(loc, image_size=size or None)

@@ -120,6 +120,21 @@ def test_add_location_hashes_and_serves(srv, web, owner):
     assert "orphaned" not in srv.log_text()
 
 
+def test_validation_data_in_another_algorithm(srv, web, owner):
+    # Glance hashes the data with the algorithm validation_data names
+    data = b"sha256 validated" * 100
+    url = publish(web, "sha256.raw", data)
+    img = new_image(owner)
+    given = {"os_hash_algo": "sha256",
+             "os_hash_value": hashlib.sha256(data).hexdigest()}
+    r = add_location(service_of(owner), img["id"], url, given)
+    assert r.status_code == 202, r.text
+    got = wait_status(owner, img["id"], "active")
+    assert (got["os_hash_algo"], got["os_hash_value"]) == (
+        "sha256", given["os_hash_value"])
+    assert got["checksum"] == hashlib.md5(data).hexdigest()
+
+
 def test_validation_data(srv, web, owner):
     data = b"validated data" * 100
     url = publish(web, "validated.raw", data)
@@ -150,8 +165,8 @@ def test_validation_data(srv, web, owner):
     ({"url": 7}, 400),
     ({}, 400),
     ({"url": "http://x/y", "extra": 1}, 400),
-    ({"url": "http://x/y", "validation_data": {"os_hash_algo": "md5",
-                                               "os_hash_value": "0" * 32}},
+    ({"url": "http://x/y", "validation_data": {"os_hash_algo": "sha384",
+                                               "os_hash_value": "0" * 96}},
      400),
     ({"url": "http://x/y", "validation_data": {"checksum": "xyz"}}, 400),
 ])

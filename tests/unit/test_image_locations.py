@@ -18,12 +18,17 @@ def test_validation_data_accepted():
     assert service.check_validation_data(data) == data
     assert service.check_validation_data({"checksum": MD5}) == {
         "checksum": MD5}
+    sha256 = {"os_hash_algo": "sha256",
+              "os_hash_value": hashlib.sha256(b"x").hexdigest()}
+    assert service.check_validation_data(sha256) == sha256
 
 
 @pytest.mark.parametrize("data", [
     {"os_hash_algo": "sha512"},
     {"os_hash_value": SHA512},
     {"os_hash_algo": "sha256", "os_hash_value": SHA512},
+    {"os_hash_algo": "sha384",
+     "os_hash_value": hashlib.sha384(b"x").hexdigest()},
     {"os_hash_algo": "sha512", "os_hash_value": SHA512[:-1]},
     {"os_hash_algo": "sha512", "os_hash_value": "z" * 128},
     {"os_hash_algo": "sha512", "os_hash_value": 7},
