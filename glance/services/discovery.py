@@ -10,6 +10,7 @@ from glance.i18n import _
 CONF = cfg.CONF
 
 RESERVED_STORES = tuple(store_setup.RESERVED_STORES)
+READ_ONLY_TYPES = ("http",)
 
 
 def enabled_backends():
@@ -17,6 +18,13 @@ def enabled_backends():
     # glance_store adds the reserved stores to the option: not user-facing
     return {k: v for k, v in (CONF.enabled_backends or {}).items()
             if k not in RESERVED_STORES}
+
+
+def writable_backends():
+    """The user-facing store ids data can be written to: not the
+    read-only http stores (what ``all_stores`` means, as in Glance)."""
+    return [k for k, v in enabled_backends().items()
+            if v not in READ_ONLY_TYPES]
 
 
 def store_ids():
@@ -58,6 +66,8 @@ def stores_info(context, detail=False):
             entry["description"] = description
         if store_id == default:
             entry["default"] = "true"  # a string, as Glance sends it
+        if store_type in READ_ONLY_TYPES:
+            entry["read-only"] = "true"
         if detail:
             entry["type"] = store_type
             entry["properties"] = {}

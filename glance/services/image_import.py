@@ -242,7 +242,7 @@ def _stores(image, body, header, method):
                                   "x-image-meta-store header or stores "
                                   "parameter"))
     if all_stores:
-        stores = list(discovery.enabled_backends())
+        stores = discovery.writable_backends()
     elif stores is None:
         stores = [header] if header else [
             discovery.default_backend()]

@@ -227,6 +227,19 @@ def test_multi_store_http_backend(glance_server, web, tmp_path):
                          "X-Image-Meta-Store": "web"})
     assert r.status_code == 410, r.text
     assert api.image(other["id"])["status"] == "queued"
+    # ... said so in the stores list, and left out of all_stores
+    stores = {s["id"]: s for s in api.get("/v2/info/stores").json()["stores"]}
+    assert stores["web"]["read-only"] == "true"
+    assert "read-only" not in stores["local"]
+    assert api.put("/v2/images/%s/stage" % other["id"], data=data,
+                   headers={"Content-Type": OCTET}).status_code == 204
+    r = api.post("/v2/images/%s/import" % other["id"], json={
+        "method": {"name": "glance-direct"}, "all_stores": True})
+    assert r.status_code == 202, r.text
+    done = wait_status(api, other["id"], "active")
+    assert done["stores"] == "local"
+    assert "os_glance_failed_import" not in done or \
+        done["os_glance_failed_import"] == ""
     assert api.delete("/v2/images/%s" % img["id"]).status_code == 204
     assert (web[1] / "multi.raw").read_bytes() == data
 
