@@ -29,6 +29,10 @@ MEMBER_STATUSES = ("accepted", "pending", "rejected", "all")
 COLUMN_FILTERS = frozenset((
     "name", "status", "owner", "disk_format", "container_format", "id",
     "checksum", "os_hash_value", "os_hash_algo"))
+# Integer columns filtered by equality, as Glance filters any column; a
+# value that is no integer ("gte:1") matches nothing.
+INT_COLUMN_FILTERS = frozenset(("min_ram", "min_disk", "size",
+                                "virtual_size"))
 BOOL_FILTERS = frozenset(("protected", "os_hidden"))
 DATE_FILTERS = frozenset(("created_at", "updated_at"))
 DATE_OPERATORS = {
@@ -106,7 +110,14 @@ def viewer_clause(visibility, project_id, is_admin, member_status):
             value=member_status, param="member_status",
             extra_msg="must be one of %s" % ", ".join(MEMBER_STATUSES))
     if is_admin:
-        if visibility in (None, "all"):
+        if visibility is None:
+            # an admin's default listing leaves out the community images
+            # of other projects, as Glance's does
+            not_community = Image.visibility != "community"
+            if project_id is None:
+                return not_community
+            return sa.or_(not_community, Image.owner == project_id)
+        if visibility == "all":
             return sa.true()
         return Image.visibility == visibility
     public = Image.visibility == "public"
@@ -136,6 +147,8 @@ def filter_clauses(filters):
     for key, value in filters.items():
         if key in COLUMN_FILTERS:
             clauses.append(_match(getattr(Image, key), value))
+        elif key in INT_COLUMN_FILTERS:
+            clauses.append(_int_match(getattr(Image, key), value))
         elif key in BOOL_FILTERS:
             clauses.append(getattr(Image, key) == _to_bool(key, value))
         elif key in DATE_FILTERS:
@@ -159,6 +172,13 @@ def _match(column, value):
     if isinstance(value, (list, tuple, set)):
         return column.in_(list(value))
     return column == value
+
+
+def _int_match(column, value):
+    try:
+        return column == int(value)
+    except (TypeError, ValueError):
+        return sa.false()
 
 
 def _to_bool(key, value):

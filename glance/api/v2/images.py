@@ -50,7 +50,8 @@ def apply_patch(work, changes):
         name = change["path"][0]
         if len(change["path"]) > 1:
             raise exception.Invalid(
-                _("Nested paths are not allowed except for locations"))
+                _("Invalid JSON pointer for this resource: '/%s'")
+                % "/".join(change["path"]))
         if change["op"] == "remove":
             _remove(work, name)
         else:
@@ -114,9 +115,10 @@ class RequestDeserializer(NoBodyDeserializer):
     def update(self, request):
         media_type = request.content_type
         if media_type not in json_patch.MEDIA_TYPES:
+            allowed = ", ".join(sorted(json_patch.MEDIA_TYPES))
             raise webob.exc.HTTPUnsupportedMediaType(
-                explanation=_("Unsupported Content-Type"),
-                headers=[("Accept-Patch", ", ".join(json_patch.MEDIA_TYPES))])
+                detail=_("Image PATCH expects Content-Type one of: %s")
+                % allowed, headers=[("Accept-Patch", allowed)])
         changes = json_patch.parse(self._body(request), media_type)
         image_schema = schemas.get_image_schema()
         for change in changes:
@@ -174,7 +176,9 @@ class ResponseSerializer(wsgi.JSONResponseSerializer):
         response.status_int = 204
 
     def index(self, response, result):
-        params = [(k, v) for k, v in response.request.params.items()
+        # a repeated parameter shows once, with its last value, in its
+        # first place (as Glance builds these links from a dict)
+        params = [(k, v) for k, v in dict(response.request.params).items()
                   if k != "marker"]
         body = {"images": [image_views.render_image(i)
                            for i in result["images"]],

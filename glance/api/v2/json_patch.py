@@ -16,7 +16,9 @@ MEDIA_TYPE_20 = "application/openstack-images-v2.0-json-patch"
 MEDIA_TYPES = (MEDIA_TYPE_21, MEDIA_TYPE_20)
 OPERATIONS = ("add", "remove", "replace")
 
-_POINTER_RE = re.compile(r"^/(?:[^/~]|~0|~1)*(?:/(?:[^/~]|~0|~1)*)*$")
+# How many segments a path may have per operation (Glance's limits):
+# '/locations/N' adds or removes one location; everything else is flat.
+_DEPTH = {"locations": {"add": 2, "remove": 2, "replace": 1}}
 
 
 def parse(changes, media_type):
@@ -33,16 +35,22 @@ def _parse_change(raw, media_type):
     if media_type == MEDIA_TYPE_20:
         op, path = _draft_op(raw)
     else:
-        op, path = raw.get("op"), raw.get("path")
+        op = raw.get("op")
+        if op is None:
+            raise exception.Invalid(
+                _("Unable to find `op` in JSON Schema change. It must be "
+                  "one of the following: add, remove, replace."))
         if op not in OPERATIONS:
             raise exception.Invalid(
                 _("Invalid operation: `%s`. It must be one of the "
                   "following: add, remove, replace.") % (op,))
-        if path is None:
+        if "path" not in raw:
             raise exception.Invalid(
-                _("Unable to find `path` in JSON Schema change. It must "
-                  "be one of the following: add, remove, replace."))
-    change = {"op": op, "path": decode_pointer(path),
+                _("Unable to find 'path' in JSON Schema change"))
+        path = raw["path"]
+    segments = decode_pointer(path)
+    _check_depth(op, segments)
+    change = {"op": op, "path": segments,
               "strict_add": media_type == MEDIA_TYPE_20}
     if op in ("add", "replace"):
         if "value" not in raw:
@@ -62,15 +70,32 @@ def _draft_op(raw):
     return ops[0], raw[ops[0]]
 
 
+def _check_depth(op, segments):
+    if len(segments) != _DEPTH.get(segments[0], {}).get(op, 1):
+        raise exception.Invalid(
+            _("Invalid JSON pointer for this resource: '/%s'")
+            % "/".join(segments))
+
+
 def decode_pointer(pointer):
-    """The segments of a JSON pointer such as ``/a/b~1c``."""
-    if not isinstance(pointer, str) or not _POINTER_RE.match(pointer):
-        raise exception.Invalid(_("Pointer `%s` does not start with \"/\" "
-                                  "or contains an invalid escape.")
-                                % (pointer,))
-    segments = [part.replace("~1", "/").replace("~0", "~")
-                for part in pointer[1:].split("/")]
-    if any(part == "" for part in segments):
+    """The segments of a JSON pointer such as ``/a/b~1c`` (spaces around
+    a segment dropped, as Glance does)."""
+    _check_pointer(pointer)
+    return [part.replace("~1", "/").replace("~0", "~").strip()
+            for part in pointer.lstrip("/").split("/")]
+
+
+def _check_pointer(pointer):
+    """Glance's checks of a pointer, in its order and with its words."""
+    if not isinstance(pointer, str) or not pointer.startswith("/"):
+        raise exception.Invalid(_("Pointer `%s` does not start with "
+                                  "\"/\".") % (pointer,))
+    if re.search(r"/\s*?/", pointer[1:]):
         raise exception.Invalid(_("Pointer `%s` contains adjacent \"/\".")
                                 % pointer)
-    return segments
+    if len(pointer) > 1 and pointer.endswith("/"):
+        raise exception.Invalid(_("Pointer `%s` end with \"/\".")
+                                % pointer)
+    if re.search("~[^01]", pointer) or pointer.endswith("~"):
+        raise exception.Invalid(_("Pointer `%s` contains \"~\" not part of "
+                                  "a recognized escape sequence.") % pointer)

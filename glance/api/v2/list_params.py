@@ -43,8 +43,7 @@ def parse_sort(params):
     if "sort" in params:
         if "sort_key" in params or "sort_dir" in params:
             raise exception.Invalid(
-                _("The sort and sort_key/sort_dir parameters can't be "
-                  "used together"))
+                _("Old and new sorting syntax cannot be combined"))
         return _parse_sort_syntax(params["sort"])
     keys = params.getall("sort_key") or ["created_at"]
     dirs = params.getall("sort_dir") or ["desc"]
@@ -94,6 +93,9 @@ def parse_member_status(params):
 
 def parse_filters(params):
     """The filter dict for the database layer."""
+    if params.get("changes-since"):
+        raise exception.Invalid(
+            _('The "changes-since" filter is no longer available on v2.'))
     filters = {}
     for key, value in params.items():
         if key in NOT_FILTERS:
@@ -118,19 +120,9 @@ def _parse_filter(key, value):
     if key in ("created_at", "updated_at"):
         return _parse_time_filter(key, value)
     if value.startswith("in:") and key in IN_FILTERS:
-        items = split_in_list(value[3:])
-        if key == "status":
-            for item in items:
-                _check_status(item)
-        return items
-    if key == "status":
-        _check_status(value)
+        # an unknown status simply matches nothing, as in Glance
+        return split_in_list(value[3:])
     return value
-
-
-def _check_status(value):
-    if value not in rules.STATUSES:
-        raise exception.Invalid(_("Invalid status value: %s") % value)
 
 
 def _parse_bool(key, value):
@@ -144,14 +136,12 @@ def _parse_bool(key, value):
 
 
 def _parse_int(key, value):
+    # a negative bound is allowed: it matches nothing (size_max) or all
     try:
-        number = int(value)
+        return int(value)
     except ValueError:
-        raise exception.Invalid(_("Invalid value for %(key)s: %(value)s")
-                                % {"key": key, "value": value})
-    if number < 0:
-        raise exception.Invalid(_("%s must not be negative") % key)
-    return number
+        raise exception.Invalid(_("Unable to filter on a range with a "
+                                  "non-numeric value."))
 
 
 def _parse_time_filter(key, value):
@@ -162,8 +152,8 @@ def _parse_time_filter(key, value):
         moment = parse_isotime(when)
     except ValueError:
         raise exception.InvalidFilterOperatorValue(
-            _("Unable to filter on %(key)s with value '%(value)s'")
-            % {"key": key, "value": value})
+            _('Bad "%s" query filter format. Use ISO 8601 DateTime '
+              'notation.') % key)
     if moment.microsecond or "." in when:
         return [(operator, moment)]
     return _whole_second(operator, moment)

@@ -340,7 +340,7 @@ def _member_properties():
             _("Date and time of last modification of image member")),
         "status": _string(_("The status of this image member"),
                           enum=list(MEMBER_STATUSES)),
-        "schema": {"type": "string"},
+        "schema": {"readOnly": True, "type": "string"},
     }
 
 

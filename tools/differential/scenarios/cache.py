@@ -1,0 +1,52 @@
+"""The image cache API (/v2/cache) and the legacy cache management
+middleware (/v2/cached_images, /v2/queued_images)."""
+from tools.differential.scenarios import scenario
+
+RAW = {"disk_format": "raw", "container_format": "bare"}
+
+
+@scenario("cache.api", short=True)
+def api(s):
+    """Queue, list, delete cached images; who may."""
+    image = s.member.create(name="c", **RAW)
+    s.member.upload(image, b"cache me" * 100)
+    s.member.get("/v2/cache", step="list as member")
+    s.admin.put("/v2/cache/%s" % image, step="queue")
+    s.admin.put("/v2/cache/%s" % image, step="queue again")
+    s.member.put("/v2/cache/%s" % image, step="queue as member")
+    s.admin.put("/v2/cache/%s" % ("a" * 8 + "-aaaa-aaaa-aaaa-" + "a" * 12),
+                step="queue missing")
+    queued = s.member.create(name="q", **RAW)
+    s.admin.put("/v2/cache/%s" % queued, step="queue not active")
+    s.admin.delete("/v2/cache/%s" % image, step="delete queued entry")
+    s.member.get("/v2/images/%s/file" % image, step="download (caches)")
+    s.member.get("/v2/images/%s/file" % image, step="download cached",
+                 headers={"Range": "bytes=0-3"})
+    s.admin.get("/v2/cache", step="list after download")
+    s.admin.delete("/v2/cache", headers={"x-image-cache-clear-target":
+                                         "queue"}, step="clear queue")
+    s.admin.delete("/v2/cache", headers={"x-image-cache-clear-target":
+                                         "bogus"}, step="clear bogus")
+    s.admin.delete("/v2/cache/%s" % image, step="delete cached")
+    s.admin.delete("/v2/cache/%s" % image, step="delete cached again")
+    s.admin.delete("/v2/cache", step="clear all")
+    s.admin.get("/v2/cache", step="list after clear")
+
+
+@scenario("cache.legacy")
+def legacy(s):
+    """The cachemanage middleware's routes."""
+    image = s.member.create(name="l", **RAW)
+    s.member.upload(image, b"legacy" * 10)
+    for method, path in (("GET", "/v2/cached_images"),
+                         ("GET", "/v2/queued_images"),
+                         ("PUT", "/v2/queued_images/%s" % image),
+                         ("GET", "/v2/queued_images"),
+                         ("DELETE", "/v2/queued_images/%s" % image),
+                         ("DELETE", "/v2/queued_images"),
+                         ("DELETE", "/v2/cached_images/%s" % image),
+                         ("DELETE", "/v2/cached_images"),
+                         ("POST", "/v2/cached_images")):
+        s.admin.request(method, path)
+        s.member.request(method, path, step="%s %s as member" % (
+            method, path.replace(image, "<image>")))
