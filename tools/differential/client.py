@@ -10,7 +10,6 @@ compared with the same step of the other side. ``record=False`` requests
 """
 import json as jsonlib
 import random
-import string
 import time
 
 import requests

@@ -35,7 +35,7 @@ def diff_json(a, b, path=""):
     if isinstance(a, list) and isinstance(b, list):
         if len(a) == len(b):
             out = []
-            for i, (x, y) in enumerate(zip(a, b)):
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
                 out.extend(diff_json(x, y, "%s/%d" % (path, i)))
             return out
         if all(isinstance(x, dict) and "id" in x for x in a + b):

@@ -101,7 +101,8 @@ def _build(venv, packages, python=None):
 
 def _python_version(python):
     done = subprocess.run(
-        [str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        [str(python), "-c",
+         "import sys; print('%d.%d' % sys.version_info[:2])"],
         capture_output=True, text=True, timeout=60)
     return done.stdout.strip()
 

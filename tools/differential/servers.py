@@ -23,7 +23,6 @@ import time
 
 import requests
 
-from tools.differential import oracle
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]

@@ -1,5 +1,4 @@
 """Image data: upload, download, ranges, stores, status transitions."""
-from tools.differential.client import OCTET
 from tools.differential.scenarios import scenario
 
 RAW = {"disk_format": "raw", "container_format": "bare"}

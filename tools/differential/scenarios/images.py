@@ -116,7 +116,8 @@ def visibility(s):
     s.other.patch(image, [{"op": "replace", "path": "/name", "value": "x"}],
                   step="other edits public")
     s.admin.patch(image, [{"op": "replace", "path": "/owner",
-                           "value": s.project("p2")}], step="admin moves owner")
+                           "value": s.project("p2")}],
+                  step="admin moves owner")
     s.other.get("/v2/images/%s" % image, step="new owner sees it")
     s.member.patch(image, [{"op": "replace", "path": "/owner",
                             "value": s.project("p1")}],
