@@ -6,9 +6,11 @@ Adding a location reads top to bottom: find the image, authorize
 check it is ``queued``, the URL, the validation data and the quotas, ask
 the http store for the size of the data (a HEAD), then claim the image
 (``queued`` -> ``importing``, compare-and-set) and record the location as
-``pending``. The caller gets 202 at once; in the background the data is
-read through glance_store's http driver and hashed (md5 and the
-multihash, one pass), compared with the ``validation_data`` given, and
+``pending``, under a ``location_import`` task as Glance records one (see
+``/v2/images/{id}/tasks``). The caller gets 202 at once; in the
+background the data is read through glance_store's http driver and
+hashed (md5 and the multihash, one pass), compared with the
+``validation_data`` given, and
 the image becomes ``active`` with its size and hashes. With
 ``do_secure_hash = False`` the validation data's hashes are taken as they
 are (and the image is active at once). If anything fails the location is
@@ -32,6 +34,7 @@ from glance.common import units
 from glance.db import api as db
 from glance.i18n import _
 from glance.services import images
+from glance.services import tasks
 from glance import store
 from glance import store_drivers
 
@@ -102,16 +105,26 @@ def add_location(context, image_id, url, validation_data=None):
     size = _remote_size(url, backend)
     _check_storage_quota(image, size)
     metadata = {"store": backend} if backend else {}
-    image = _claim(image)
+    task = tasks.create(context, "location_import", {
+        "image_id": image_id, "loc_url": url,
+        "validation_data": validation_data or {}}, image_id=image_id)
+    try:
+        image = _claim(image)
+    except BaseException as e:
+        _fail_task(task["id"], e)
+        raise
     try:
         loc = db.image_location_add(image_id, url, metadata=metadata,
                                     status="pending")
-    except BaseException:
+    except BaseException as e:
         _back_to_queued(image_id)
+        _fail_task(task["id"], e)
         raise
-    job = (image, loc, size, hashes)
+    job = (image, loc, size, hashes, task["id"])
     if not CONF.do_secure_hash and hashes.get("os_hash_value"):
-        _activate(*job, _given(hashes, size))
+        tasks.start(task["id"])
+        _activate(*job[:4], _given(hashes, size))
+        tasks.succeed(task["id"])
     else:
         _pool().spawn(_hash_and_activate, *job)
 
@@ -236,17 +249,29 @@ def _given(hashes, size):
             "os_hash_value": hashes.get("os_hash_value")}
 
 
-def _hash_and_activate(image, loc, size, hashes):
+def _hash_and_activate(image, loc, size, hashes, task_id):
+    """The ``location_import`` task: hash, verify, activate."""
     try:
+        tasks.start(task_id)
         values = _hash_with_retries(loc, size, hashes.get("os_hash_algo"))
         _verify(values, hashes)
         _activate(image, loc, size, hashes, values)
-    except Exception:  # noqa: BLE001 - a background job: log, undo
+    except Exception as e:  # noqa: BLE001 - a background job: log, undo
         LOG.exception("Could not add location %(url)s to image %(id)s; "
                       "the image goes back to 'queued'",
                       {"url": loc["url"], "id": image["id"]})
         _forget(loc)
         _back_to_queued(image["id"])
+        _fail_task(task_id, e)
+        return
+    tasks.succeed(task_id)
+
+
+def _fail_task(task_id, error):
+    try:
+        tasks.fail(task_id, str(error) or type(error).__name__)
+    except Exception:  # noqa: BLE001 - the image is already released
+        LOG.exception("Could not record the failure of task %s", task_id)
 
 
 def _hash_with_retries(loc, size, algo=None):

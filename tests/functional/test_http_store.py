@@ -156,6 +156,31 @@ def test_validation_data(srv, web, owner):
     assert got["checksum"] is None and got["size"] is None
     r = service_of(owner).get("/v2/images/%s/locations" % img["id"])
     assert r.json() == []
+    (task,) = wait_tasks(owner, img["id"], "failure")
+    assert task["type"] == "location_import"
+    assert "validation_data says" in task["message"]
+
+
+def wait_tasks(api, image_id, status):
+    """The image's tasks once they all reached ``status`` (Tempest waits
+    on them so)."""
+    def done():
+        tasks = api.get("/v2/images/%s/tasks" % image_id).json()["tasks"]
+        return tasks if tasks and all(t["status"] == status
+                                      for t in tasks) else None
+    return wait_for(done, timeout=30, message="tasks %s" % status)
+
+
+def test_location_import_task(srv, web, owner):
+    data = b"tasked" * 1000
+    url = publish(web, "tasked.raw", data)
+    img = new_image(owner)
+    assert add_location(owner, img["id"], url).status_code == 202
+    (task,) = wait_tasks(owner, img["id"], "success")
+    assert task["type"] == "location_import"
+    assert task["input"]["loc_url"] == url
+    # the image is active once its task says so
+    assert owner.image(img["id"])["status"] == "active"
 
 
 @pytest.mark.parametrize("body,status", [
