@@ -1,14 +1,19 @@
-"""Image cache benchmark: a teeing first download, a cache hit, pruning.
+"""Image cache benchmark: a teeing first download, cache hits, pruning.
 
 Starts ``glance-api`` (2 workers) with the cache and cache-management
-filters, uploads an image, then downloads it twice: the first download
-reads the store and tees into the cache (checksum checked), the next
-ones are cache hits: first with the cache file on disk only (the tee
-writes it with O_DIRECT), then with it in the page cache. Each is paired
-with a fresh measure of its limit (md5 for the tee; for the hits, a plain
-sendfile server sending a copy of the bytes just written with O_DIRECT,
-or a cached file). Then times ``ImageCache.prune``
-over ``--entries`` cache entries in-process. Run: ``python -m benchmarks
+filters, uploads an image, then downloads it: the first download reads
+the store (where the upload left it: the page cache by default) and
+tees into the cache (checksum checked), paired with md5 of the same
+bytes; then the first hit right after the tee (wherever the tee left
+the cache file: the page cache by default) against sendfile of a cached
+file, with the cold-read limit printed beside it; then a hit with the
+cache file dropped from the page cache against sendfile of a copy of the
+bytes just written with O_DIRECT; then a hit from the page cache. Each
+figure is paired with a fresh measure of its limit, and comes with the
+server's CPU per GiB; the server's memory (RSS of all its processes) is
+printed after start-up and each run. Then times ``ImageCache.prune``
+over ``--entries`` cache entries in-process. ``--direct-io`` runs
+glance-api with ``data_direct_io = True``. Run: ``python -m benchmarks
 cachepath [--size-mib 1024] [--repeat 3] [--entries 10000]``.
 """
 import argparse
@@ -25,35 +30,39 @@ from tests.functional.server import GlanceServer
 MiB = datapath.MiB
 
 
-def measure_downloads(server, path, data, sendfile_url, repeat):
-    """Per run: the teeing first download, then a hit with the cache
-    file on disk only (the tee writes it with O_DIRECT) against sendfile
-    of a copy of the bytes just written the same way, then a hit with it
-    in the page cache against sendfile of a cached file."""
+def measure_downloads(server, path, data, sendfile_url, repeat, memory):
+    """Per run: the teeing first download, the first hit right after
+    it, a hit with the cache file on disk only and a hit with it in the
+    page cache, each paired with its limit (see the module's
+    docstring)."""
     size = len(data)
-    tee, cold_hit, hit = [], [], []
+    runs = {name: [] for name in ("tee", "first", "cold", "warm",
+                                  "first_cold_limit")}
     for i in range(repeat):
         image_id = datapath.create_image(server.url, "cached-%d" % i)
         datapath.upload(server.url, "/v2/images/%s/file" % image_id, path,
                         datapath.HEADERS)
         file_path = "/v2/images/%s/file" % image_id
-        datapath.evict(os.path.join(datapath.server_datadir(server),
-                                    image_id))
         md5_limit = size / MiB / datapath.timed(
             datapath.hash_one("md5"), data)
-        tee.append(_one(server, file_path, size, md5_limit))
+        runs["tee"].append(_one(server, file_path, size, md5_limit))
         time.sleep(0.5)  # the tee renames the file into place at the end
         cached = os.path.join(server.conf["DEFAULT"]["image_cache_dir"],
                               image_id)
-        # the tee writes with O_DIRECT (unless data_direct_io is off):
-        # make sure the first hit reads from disk either way
-        datapath.evict(cached)
-        for runs, cold in ((cold_hit, True), (hit, False)):
-            seconds = (datapath.cold_sendfile_seconds(data, path) if cold
-                       else datapath.download(sendfile_url)[0])
-            runs.append(_one(server, file_path, size, size / MiB / seconds))
+        runs["first_cold_limit"].append(
+            size / MiB / datapath.cold_sendfile_seconds(data, path))
+        for name in ("first", "cold", "warm"):
+            if name == "cold":
+                datapath.evict(cached)
+                seconds = datapath.cold_sendfile_seconds(data, path)
+            else:
+                seconds = datapath.download(sendfile_url)[0]
+            runs[name].append(_one(server, file_path, size,
+                                   size / MiB / seconds))
+        memory.append(("after run %d" % i,
+                       datapath.server_memory_mib(server)))
         datapath.delete_image(server.url, image_id)
-    return tee, cold_hit, hit
+    return runs
 
 
 def _one(server, file_path, size, limit):
@@ -96,6 +105,8 @@ def main(argv=None):
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--entries", type=int, default=10000)
+    parser.add_argument("--direct-io", action="store_true",
+                        help="run glance-api with data_direct_io = True")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="cachepath-") as tmp:
         path = os.path.join(tmp, "image.img")
@@ -106,38 +117,58 @@ def main(argv=None):
         server = GlanceServer(
             os.path.join(tmp, "server"), workers=2,
             flavor="trusted-auth+cachemanagement",
-            conf={"DEFAULT": {"image_cache_dir": os.path.join(tmp, "cache")},
+            conf={"DEFAULT": {"image_cache_dir": os.path.join(tmp, "cache"),
+                              "data_direct_io": args.direct_io},
                   "glance_store": {"filesystem_store_datadir":
                                    os.path.join(tmp, "images")}})
+        memory = []
         try:
             with server:
-                tee, cold_hit, hit = measure_downloads(
-                    server, path, data, sendfile_url, args.repeat)
+                memory.append(("started",
+                               datapath.server_memory_mib(server)))
+                runs = measure_downloads(server, path, data, sendfile_url,
+                                         args.repeat, memory)
+                time.sleep(2)
+                memory.append(("idle 2 s later",
+                               datapath.server_memory_mib(server)))
         finally:
             sendfile_server.close()
         prune = measure_prune(tmp, args.entries)
-    report(args, tee, cold_hit, hit, prune)
+    report(args, runs, prune, memory)
     return 0
 
 
-def report(args, tee, cold_hit, hit, prune):
-    print("cache benchmark: %d MiB, median of %d runs (all runs in [])"
-          % (args.size_mib, args.repeat))
-    for name, runs, limit in (
-            ("first download (tee)", tee, "md5"),
-            ("hit, file on disk only", cold_hit,
+def report(args, runs, prune, memory):
+    print("cache benchmark: %d MiB%s, median of %d runs (all runs in [])"
+          % (args.size_mib, ", data_direct_io" if args.direct_io else "",
+             args.repeat))
+    for name, key, limit in (
+            ("first download (tee)", "tee", "md5"),
+            ("first hit after the tee", "first",
+             "sendfile of a cached file"),
+            ("hit, file on disk only", "cold",
              "sendfile of a file just written with O_DIRECT"),
-            ("hit, file in page cache", hit, "sendfile of a cached file")):
-        rates = [r[0] for r in runs]
-        print("  %-24s %7.0f MiB/s  %.2f of %s  %.2f CPU s/GiB  [%s]" % (
-            name, statistics.median(rates),
-            statistics.median(r[1] for r in runs), limit,
-            statistics.median(r[2] for r in runs),
-            " ".join("%.0f" % r for r in rates)))
+            ("hit, file in page cache", "warm", "sendfile of a cached file")):
+        rates = [r[0] for r in runs[key]]
+        print("  %-24s %7.0f MiB/s  %.2f of %s [%s]  %.2f CPU s/GiB [%s]  "
+              "[%s]" % (
+                  name, statistics.median(rates),
+                  statistics.median(r[1] for r in runs[key]), limit,
+                  " ".join("%.2f" % r[1] for r in runs[key]),
+                  statistics.median(r[2] for r in runs[key]),
+                  " ".join("%.2f" % r[2] for r in runs[key]),
+                  " ".join("%.0f" % r for r in rates)))
+    cold = runs["first_cold_limit"]
+    print("  %-24s %7.0f MiB/s  (the cold-read limit, measured before each "
+          "first hit: not its limit) [%s]" % (
+              "  cold limit", statistics.median(cold),
+              " ".join("%.0f" % r for r in cold)))
     filled, seconds, removed, freed = prune
     print("  prune over %d entries: %.3f s (removed %d files, %d bytes; "
           "filling the cache took %.1f s)" % (args.entries, seconds,
                                               removed, freed, filled))
+    print("  server memory (RSS of all its processes, MiB): %s" % ", ".join(
+        "%s %.0f" % item for item in memory))
 
 
 if __name__ == "__main__":

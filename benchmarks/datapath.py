@@ -13,13 +13,16 @@ glance-api (2 workers, SQLite, trusted identity headers)
     upload of the file (the client sends it with sendfile), download of
     it, each as MiB/s and as a ratio to its limit (upload: the two-thread
     hashing limit; download: the sendfile limit), with the server's CPU
-    seconds per GiB. Each uploaded image is downloaded twice: first
-    from disk (glance-api writes uploads with O_DIRECT, so they are not
-    in the page cache) against sendfile of a copy of the bytes just
-    written with O_DIRECT, then from the page cache against sendfile of
-    a cached file; then ``--clients`` concurrent downloads of a
-    ``--small-mib`` image: all must complete; aggregate MiB/s and the
-    slowest and fastest client (fairness).
+    seconds per GiB. Each uploaded image is downloaded three times: at
+    once (from wherever the upload left it: the page cache by default)
+    against sendfile of a cached file, with the cold-read limit printed
+    beside it; from disk (dropped from the page cache first) against
+    sendfile of a copy of the bytes just written with O_DIRECT; from the
+    page cache against sendfile of a cached file; then ``--clients``
+    concurrent downloads of a ``--small-mib`` image: all must complete;
+    aggregate MiB/s and the slowest and fastest client (fairness). The
+    server's memory (RSS of the parent and its workers) is printed after
+    start-up and after each workload.
 
 Each figure is the median of ``--repeat`` runs (all runs are printed).
 Each upload and download is paired with a fresh measure of its limit
@@ -262,37 +265,67 @@ def measure_limits(path, data, sendfile_url, repeat):
     return rows
 
 
-def measure_daemon(server, path, data, sendfile_url, repeat):
-    """Per run: an upload of a new image, its first download (its file
-    was written with O_DIRECT: read from disk) and a second one (from
-    the page cache). Each is paired with a measure of its limit taken
-    just before (the ratios are per pair: on a shared machine the limits
-    move from one minute to the next); the first download's limit is
-    sendfile of a copy of the bytes just written the same way."""
+def measure_daemon(server, path, data, sendfile_url, repeat, memory):
+    """Per run: an upload of a new image, its first download right
+    after (wherever the upload left the bytes: the page cache by
+    default), a download with the file dropped from the page cache (from
+    disk) and one more (from the page cache). Each is paired with a
+    measure of its limit taken just before (the ratios are per pair: on
+    a shared machine the limits move from one minute to the next): the
+    two-thread hashing limit for the upload, sendfile of a cached file
+    for the first and last downloads, sendfile of a copy of the bytes
+    just written with O_DIRECT (on disk only) for the cold one; for the
+    first download the cold limit is printed too. ``memory`` gets the
+    server's memory after each workload."""
     size = os.path.getsize(path)
-    up, cold_down, down = _figures(), _figures(), _figures()
+    figures = {name: _figures() for name in (
+        "up", "first", "first_cold_limit", "cold", "warm")}
     gib = size / (1024 * MiB)
+    file_path = "/v2/images/%s/file"
     for i in range(repeat):
         image_id = create_image(server.url, "big-%d" % i)
         limit = size / MiB / timed(hash_two_threads, data)
         before = loadgen.process_cpu_seconds(server.pid)
-        seconds = upload(server.url, "/v2/images/%s/file" % image_id,
-                         path, HEADERS)
-        _record(up, size / MiB / seconds, limit,
+        seconds = upload(server.url, file_path % image_id, path, HEADERS)
+        _record(figures["up"], size / MiB / seconds, limit,
                 (loadgen.process_cpu_seconds(server.pid) - before) / gib)
-        for figures, cold in ((cold_down, True), (down, False)):
-            limit = size / MiB / (cold_sendfile_seconds(data, path) if cold
-                                  else download(sendfile_url)[0])
-            before = loadgen.process_cpu_seconds(server.pid)
-            seconds, got = download(server.url,
-                                    "/v2/images/%s/file" % image_id,
-                                    HEADERS)
-            assert got == size, (got, size)
-            _record(figures, size / MiB / seconds, limit,
-                    (loadgen.process_cpu_seconds(server.pid) - before)
-                    / gib)
+        memory.append(("after upload %d" % i, server_memory_mib(server)))
+        # the cold limit first: measuring it does not touch the image
+        cold_limit = size / MiB / cold_sendfile_seconds(data, path)
+        figures["first_cold_limit"]["rates"].append(cold_limit)
+        for name in ("first", "cold", "warm"):
+            if name == "cold":
+                evict(os.path.join(server_datadir(server), image_id))
+                limit = size / MiB / cold_sendfile_seconds(data, path)
+            else:
+                limit = size / MiB / download(sendfile_url)[0]
+            _record(figures[name], *_download(server, file_path % image_id,
+                                              size, limit))
+        memory.append(("after downloads %d" % i, server_memory_mib(server)))
         delete_image(server.url, image_id)
-    return up, cold_down, down
+    return figures
+
+
+def _download(server, file_path, size, limit):
+    before = loadgen.process_cpu_seconds(server.pid)
+    seconds, got = download(server.url, file_path, HEADERS)
+    assert got == size, (got, size)
+    cpu = loadgen.process_cpu_seconds(server.pid) - before
+    return size / MiB / seconds, limit, cpu / (size / (1024 * MiB))
+
+
+def server_memory_mib(server):
+    """RSS (MiB) of the server's processes: the parent and its workers."""
+    total = 0
+    for pid in [server.pid] + loadgen._children(server.pid):
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024.0
 
 
 def _figures():
@@ -385,27 +418,37 @@ def _runs(rates):
     return " ".join("%.0f" % r for r in rates)
 
 
-def report(args, limits, up, cold_down, down, conc):
+def report(args, limits, figures, conc, memory):
     med = {name: _median(rates) for name, rates in limits}
     send_limit = med["sendfile server -> client"]
-    print("datapath benchmark: %d MiB, median of %d runs (all runs in [])"
-          % (args.size_mib, args.repeat))
+    print("datapath benchmark: %d MiB%s, median of %d runs (all runs in [])"
+          % (args.size_mib, ", data_direct_io" if args.direct_io else "",
+             args.repeat))
     print("  %-34s %9s %7s %10s   %s" % ("", "MiB/s", "ratio",
                                         "CPU s/GiB", "runs"))
     for name, rates in limits:
         print("  %-34s %9.0f %7s %10s   [%s]" % (name, _median(rates), "",
                                                 "", _runs(rates)))
-    for name, figures, limit_name in [
-            ("glance-api upload", up, "two-thread hashing"),
-            ("download, file in page cache", down, "sendfile"),
-            ("download, file on disk only", cold_down,
-             "sendfile of a file just written with O_DIRECT")]:
+    for name, key, limit_name in [
+            ("glance-api upload", "up", "two-thread hashing"),
+            ("first download after the upload", "first",
+             "sendfile of a cached file"),
+            ("download, file on disk only", "cold",
+             "sendfile of a file just written with O_DIRECT"),
+            ("download, file in page cache", "warm",
+             "sendfile of a cached file")]:
+        f = figures[key]
         print("  %-34s %9.0f %7.2f %10.2f   [%s]  (ratio to %s measured "
-              "just before each: [%s])" % (
-                  name, _median(figures["rates"]),
-                  _median(figures["ratios"]), _median(figures["cpu"]),
-                  _runs(figures["rates"]), limit_name,
-                  " ".join("%.2f" % r for r in figures["ratios"])))
+              "just before each: [%s]; CPU s/GiB [%s])" % (
+                  name, _median(f["rates"]), _median(f["ratios"]),
+                  _median(f["cpu"]), _runs(f["rates"]), limit_name,
+                  " ".join("%.2f" % r for r in f["ratios"]),
+                  " ".join("%.2f" % c for c in f["cpu"])))
+    cold = figures["first_cold_limit"]["rates"]
+    print("  %-34s %9.0f %7s %10s   [%s]  (the cold-read limit, measured "
+          "before each first download: not its limit)" % (
+              "  cold limit at first download", _median(cold), "", "",
+              _runs(cold)))
     print("  %d concurrent downloads of %d MiB: %d/%d complete, aggregate "
           "%.0f MiB/s (%.2f of sendfile) in %.1f s, per client min %.1f / "
           "max %.1f MiB/s (min/max %.2f), server CPU %.2f s/GiB" % (
@@ -416,6 +459,8 @@ def report(args, limits, up, cold_down, down, conc):
               conc["cpu_per_gib"]))
     for error in conc["errors"][:5]:
         print("    error: %s" % error)
+    print("  server memory (RSS of all its processes, MiB): %s" % ", ".join(
+        "%s %.0f" % item for item in memory))
 
 
 def main(argv=None):
@@ -424,6 +469,8 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--small-mib", type=int, default=64)
+    parser.add_argument("--direct-io", action="store_true",
+                        help="run glance-api with data_direct_io = True")
     parser.add_argument("--dir", default=None,
                         help="temporary directory (default: the system's)")
     args = parser.parse_args(argv)
@@ -436,18 +483,25 @@ def main(argv=None):
         sendfile_url = "http://127.0.0.1:%d" % sendfile_server.port
         server = GlanceServer(
             os.path.join(tmp, "server"), workers=2, flavor="trusted-auth",
-            conf={"glance_store": {"filesystem_store_datadir":
+            conf={"DEFAULT": {"data_direct_io": args.direct_io},
+                  "glance_store": {"filesystem_store_datadir":
                                    os.path.join(tmp, "images")}})
         try:
             limits = measure_limits(path, data, sendfile_url, args.repeat)
+            memory = []
             with server:
-                up, cold_down, down = measure_daemon(
-                    server, path, data, sendfile_url, args.repeat)
+                memory.append(("started", server_memory_mib(server)))
+                figures = measure_daemon(server, path, data, sendfile_url,
+                                         args.repeat, memory)
                 conc = measure_concurrent(server, tmp, args.clients,
                                           args.small_mib)
+                memory.append(("after concurrent downloads",
+                               server_memory_mib(server)))
+                time.sleep(2)
+                memory.append(("idle 2 s later", server_memory_mib(server)))
         finally:
             sendfile_server.close()
-    report(args, limits, up, cold_down, down, conc)
+    report(args, limits, figures, conc, memory)
     return 0
 
 

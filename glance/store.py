@@ -8,16 +8,19 @@ Writing image data is one pass over the bytes as they arrive::
     (file stores; other stores: glance_store add, which hashes)
 
 A file store (the common case) is written here, not by its driver, by
-``glance.common.filewriter.copy_hashing``: the stream is read into
-``UPLOAD_CHUNK_SIZE`` buffers taken in turn, and md5, the multihash and
-the file write (O_DIRECT, past the page cache) each take the buffers in
-order in a native thread of their own (hashlib and file writes release
-the GIL), so an upload costs about the slower of the two hashes per byte
-rather than both in a row. Large chunks matter: each one costs a few
-hand-offs between threads (measured: 1 MiB chunks take 0.8 s more CPU
-per GiB than 16 MiB ones). The file is the one glance_store's driver
-would write (``<datadir>/<id>``, created exclusively, its permissions
-and location metadata), so the driver reads and deletes it as its own.
+``glance.common.filewriter.copy_hashing``: the stream is received
+straight into ``UPLOAD_CHUNK_SIZE`` windows of the file's pages in the
+page cache, taken in turn (with ``data_direct_io``: into reused buffers,
+written with O_DIRECT past the page cache), and md5 and the multihash
+(and the O_DIRECT write) each take the chunks in order in a native
+thread of their own (hashlib and file writes release the GIL), so an
+upload costs about the slower of the two hashes per byte rather than
+both in a row, and its first download is served from memory. Large
+chunks matter: each one costs a few hand-offs between threads
+(measured: 1 MiB chunks take 0.8 s more CPU per GiB than 16 MiB
+ones). The file is the one glance_store's driver would write
+(``<datadir>/<id>``, created exclusively, its permissions and location
+metadata), so the driver reads and deletes it as its own.
 Stores of other kinds, and file stores with thin provisioning, go
 through glance_store's ``add``, whose driver hashes in the loop that
 writes; nothing hashes twice.
@@ -55,6 +58,7 @@ from glance.common import config
 from glance.common import exception
 from glance.common import file_body
 from glance.common import filewriter
+from glance.common import memory
 from glance.common.exception import (  # noqa: F401 - raised from here
     DataNotFound, IncompleteImageData, InvalidImageData, StorageFull,
     StorageWriteDenied, StoreAddDisabled, StoreUnavailable, UnknownStore,
@@ -356,20 +360,20 @@ def _writable_file_store(store_id):
 
 
 def _add_to_file_store(target, image_id, stream, algo):
-    """What the file driver's ``add`` does, hashing in parallel and
-    writing past the page cache (``glance.common.filewriter``):
+    """What the file driver's ``add`` does, hashing in parallel
+    (``glance.common.filewriter``):
     ``(url, written, checksum, multihash, metadata)``."""
     datadir = target._find_best_datadir(0)
     path = os.path.join(datadir, str(image_id))
     try:
-        f = filewriter.DirectFile.create(path)
+        f = filewriter.create(path)
     except FileExistsError:
         raise glance_store.Duplicate(image=path) from None
     except OSError as e:
         raise _file_error(e) from e
     hashes = (hashlib.md5(usedforsecurity=False), hashlib.new(algo))
     try:
-        with f:
+        with memory.transfer(), f:
             written = filewriter.copy_hashing(stream.readinto, f, hashes,
                                               UPLOAD_CHUNK_SIZE)
     except BaseException as e:
@@ -612,7 +616,7 @@ def stage_image(context, image, data, size=None, heartbeat=None):
     path = staging_path(image["id"])
     os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
     try:
-        with filewriter.DirectFile.create(path, replace=True) as f:
+        with memory.transfer(), filewriter.create(path, replace=True) as f:
             filewriter.copy_hashing(stream.readinto, f, (),
                                     UPLOAD_CHUNK_SIZE)
     except BaseException:

@@ -13,6 +13,13 @@ hide:
   of unknown size is spooled first, or the driver would hold it whole in
   memory), and leaves the multipart upload behind when the stream it
   reads raises (``add``);
+- the swift driver stores an image below ``swift_store_large_object_size``
+  as one object only when it is told the size, and told the size of a
+  larger one it announces each segment a whole chunk long, the last one
+  too, then waits for bytes that never come (glance_store 5.7): it is
+  told the size of small images only, larger ones and uploads of unknown
+  size go segmented (``add``). It reads from an offset only in its retry
+  loop, so ``ranged_get`` asks Swift for the Range itself;
 - the http store is read-only: its data belongs to someone else, so it
   is never written (glance_store refuses with StoreAddDisabled) nor
   deleted (``read_only``).
@@ -33,6 +40,7 @@ from oslo_log import log as logging
 import requests
 
 from glance.common import config
+from glance.common.exception import UploadTakenOver
 from glance.i18n import _
 
 CONF = cfg.CONF
@@ -150,19 +158,68 @@ def add(context, image_id, stream, size, store_id, algo):
     """glance_store's add of ``stream`` to ``store_id`` (None: single
     store); ``size`` is the announced size (None: unknown).
 
-    Only s3 is told the size: it needs it to go multipart (it compares
+    s3 is told the size: it needs it to go multipart (it compares
     ``image_size`` with ``s3_store_large_object_size`` and the bytes
     read, and refuses a short stream before completing), and it never
-    deletes an object by name; other drivers may, on a shortfall.
+    deletes an object by name. swift is told the size of an image it
+    stores as one object (``_size_for_swift``). Other drivers are not:
+    they may delete by name on a shortfall.
     """
     driver = writer_for(store_id)
     if _is_s3(driver):
         return _add_to_s3(context, driver, image_id, stream, size, algo)
+    told = _size_for_swift(driver, size) if _is_swift(driver) else 0
+    if told:
+        stream = ToldSize(stream, told, image_id)
     if store_id is not None:
         return glance_store.add_with_multihash(
-            CONF, image_id, stream, 0, store_id, algo, context=context)
+            CONF, image_id, stream, told, store_id, algo, context=context)
     return glance_store.add_to_backend_with_multihash(
-        CONF, image_id, stream, 0, algo, context=context)
+        CONF, image_id, stream, told, algo, context=context)
+
+
+def _is_swift(store):
+    return "swift" in store.get_schemes()
+
+
+def _size_for_swift(driver, size):
+    """The size the swift driver is told: ``size`` when it is below the
+    store's large object size (one PUT with that Content-Length, one
+    object, as Glance stores it), else 0: segments sent chunked, the
+    last one as long as the data (told the size, glance_store 5.7 would
+    announce it a whole chunk long and wait for the rest)."""
+    if not size or size >= driver.large_object_size:
+        return 0
+    return size
+
+
+class ToldSize:
+    """The upload stream of a driver told its size (swift, one PUT).
+
+    The driver reads that many bytes and no more, so the stream is ended
+    here as its last byte is read: the end-of-data checks (the format's
+    verdict) run while the PUT can still be cut short. A stream that
+    ends early because a later upload took its image over raises
+    UploadTakenOver: short of its Content-Length, the PUT would wait on
+    Swift for the rest (``client_timeout``); cut, Swift keeps nothing of
+    it, and the object the later upload writes under the same name is
+    left alone.
+    """
+
+    def __init__(self, stream, size, image_id):
+        self.stream = stream
+        self.size = size
+        self.image_id = image_id
+        self.count = 0
+
+    def read(self, length=None):
+        chunk = self.stream.read(length)
+        if not chunk and getattr(self.stream, "abandoned", False):
+            raise UploadTakenOver(image_id=self.image_id)
+        self.count += len(chunk)
+        if chunk and self.count >= self.size:
+            self.stream.read(1)     # the end: the stream's checks run
+        return chunk
 
 
 def _add_to_s3(context, driver, image_id, stream, size, algo):
@@ -242,7 +299,7 @@ def _abort_multipart(driver, started):
                     "of %s", upload_id, key)
 
 
-# --- ranged reads from s3 and http ---
+# --- ranged reads from s3, swift and http ---
 
 READ_CHUNK_SIZE = 64 * 1024
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)$")
@@ -250,8 +307,8 @@ _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)$")
 
 def ranged_get(url, backend, offset, length):
     """``(chunks, size)``: the bytes from ``offset`` (``length`` long,
-    None: to the end) of the object at ``url`` in an s3 or http store,
-    fetched with an HTTP Range; ``size`` is the whole object's. None
+    None: to the end) of the object at ``url`` in an s3, swift or http
+    store, fetched with an HTTP Range; ``size`` is the whole object's. None
     when the caller must read the whole object and ``cut`` it: not such
     a store, nothing to skip, or the store did not answer the Range.
     The chunks are closed (their connection released) by ``close``.
@@ -265,6 +322,8 @@ def ranged_get(url, backend, offset, length):
     schemes = store.get_schemes()
     if "s3" in schemes:
         return _s3_range(store, url, offset, length)
+    if "swift" in schemes:
+        return _swift_range(store, url, offset, length)
     if "http" in schemes:
         return _http_range(store, url, offset, length)
     return None
@@ -313,6 +372,26 @@ def _s3_range(store, url, offset, length):
     status = response["ResponseMetadata"].get("HTTPStatusCode")
     content_range = response.get("ContentRange") if status == 206 else None
     return _ranged(body, content_range, offset, length)
+
+
+def _swift_range(store, url, offset, length):
+    # The driver's own connection (its authentication, endpoint and TLS
+    # options) and its parsing of the location. A multi-tenant store
+    # connects with the request's token, which is not passed down here:
+    # its objects are read whole.
+    if _store_conf(store).swift_store_multi_tenant:
+        return None
+    try:
+        loc = _location(store, url).store_location
+        with store.get_manager(loc) as manager:
+            headers, body = manager.get_connection().get_object(
+                loc.container, loc.obj, resp_chunk_size=READ_CHUNK_SIZE,
+                headers={"Range": _range_header(offset, length)})
+    except Exception as e:  # noqa: BLE001 - glance_store's get reports it
+        LOG.debug("Ranged swift read of %s failed: %s", url, e)
+        return None
+    return _ranged(RangeBody(body.read, body.close),
+                   headers.get("content-range"), offset, length)
 
 
 def _http_range(store, url, offset, length):

@@ -19,6 +19,7 @@ import contextlib
 import os
 
 from glance.common import filewriter
+from glance.common import memory
 from glance.common import utils
 
 
@@ -52,7 +53,9 @@ class FileRegion:
                 not filewriter.set_direct(self.fp.fileno()):
             return False
         self.chunk_size = chunk_size
-        self._direct = filewriter.aligned_buffer(chunk_size)
+        # two: one is read ahead while the other is copied out
+        self._direct = [filewriter.aligned_buffer(chunk_size)
+                        for _ in range(2)]
         return True
 
     def start(self):
@@ -90,26 +93,33 @@ class FileRegion:
         if self._direct is None:
             return self.fp.read(count)
         # The next chunk is read in a native thread while the caller
-        # sends this one: a direct read waits for the disk.
+        # sends this one: a direct read waits for the disk. The bytes
+        # are copied out here, not in that thread: glibc would keep a
+        # chunk-sized block in each native thread's arena for good.
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead[0] == self.position:
-            chunk = ahead[1].wait()
+            buffer, got = ahead[1], ahead[2].wait()
         else:
-            chunk = self._read_blocks(self.position, count)
+            buffer = self._direct[0]
+            got = self._read_blocks(self.position, count, buffer)
+        with memoryview(buffer) as view:
+            chunk = bytes(view[:min(got, count)])
         rest = self.length - self.sent - len(chunk)
         if rest > 0 and len(chunk) == count:
             following = self.position + len(chunk)
-            self._ahead = (following, utils.in_native_thread(
-                self._read_blocks, following, min(self.chunk_size, rest)))
+            other = self._direct[1] if buffer is self._direct[0] \
+                else self._direct[0]
+            self._ahead = (following, other, utils.in_native_thread(
+                self._read_blocks, following, min(self.chunk_size, rest),
+                other))
         return chunk
 
-    def _read_blocks(self, offset, count):
-        # whole blocks from an aligned offset; the end of the file cuts
-        # the last one short
+    def _read_blocks(self, offset, count, buffer):
+        # whole blocks from an aligned offset into ``buffer``; the end
+        # of the file cuts the last one short
         blocks = -(-count // filewriter.BLOCK) * filewriter.BLOCK
-        view = memoryview(self._direct)[:blocks]
-        got = os.preadv(self.fp.fileno(), [view], offset)
-        return bytes(view[:min(got, count)])
+        with memoryview(buffer) as view:
+            return os.preadv(self.fp.fileno(), [view[:blocks]], offset)
 
     def fileno(self):
         return self.fp.fileno()
@@ -157,7 +167,7 @@ class FileRegion:
         ahead, self._ahead = self._ahead, None
         if ahead is not None:  # its thread must be done with the file
             with contextlib.suppress(Exception):
-                ahead[1].wait()
+                ahead[2].wait()
         self.release()
 
     def release(self):
@@ -223,11 +233,19 @@ def _has_length(headers):
     return any(name.lower() == "content-length" for name, _ in headers or ())
 
 
+FIRST_CHUNK = 65536  # goes with the head; sendfile sends the rest
+
+
 def _sendfile_body(wrapper, sock):
-    with contextlib.closing(wrapper):
-        first = next(iter(wrapper.body), b"")
+    # A small first chunk: a hundred downloads starting at once would
+    # otherwise hold a hundred image_data_chunk_size buffers.
+    with memory.transfer(), contextlib.closing(wrapper):
+        body = wrapper.body
+        if getattr(body, "_direct", None) is None:
+            body.chunk_size = min(body.chunk_size, FIRST_CHUNK)
+        first = next(iter(body), b"")
         if not first:
             return
         yield first
-        wrapper.body.sendfile(lambda fd, offset, count:
-                              utils.sendfile(sock, fd, offset, count))
+        body.sendfile(lambda fd, offset, count:
+                      utils.sendfile(sock, fd, offset, count))

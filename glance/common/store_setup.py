@@ -20,7 +20,8 @@ RESERVED_STORES = {"os_glance_staging_store": "file",
                    "os_glance_tasks_store": "file"}
 
 # Store types whose glance_store driver needs a library of an extra.
-DRIVER_LIBRARIES = {"s3": ("boto3", "s3")}
+DRIVER_LIBRARIES = {"s3": ("boto3", "s3"),
+                    "swift": ("swiftclient", "swift")}
 
 
 def initialize_stores():

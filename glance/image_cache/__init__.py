@@ -19,6 +19,7 @@ from oslo_log import log as logging
 
 from glance.common import config
 from glance.common import file_body
+from glance.common import memory
 from glance.common import utils
 from glance.i18n import _
 from glance.image_cache import drivers
@@ -277,10 +278,12 @@ class ImageCache:
 
 
 def _large_chunks(image_iter):
-    """``image_iter``, in large chunks read past the page cache when it
-    reads a local file: each chunk costs two hand-offs to native threads
-    (see ``_write_behind``), and the store's copy of an image being
-    cached is not worth the CPU of filling the page cache with it."""
+    """``image_iter``, in large chunks when it reads a local file: each
+    chunk costs two hand-offs to native threads (see ``_write_behind``).
+    With ``data_direct_io`` they are read past the page cache (the
+    store's copy of an image being cached is read once); by default the
+    store's file is read through the page cache, where a new image
+    usually still is."""
     region = getattr(image_iter, "body", image_iter)
     if isinstance(region, file_body.FileRegion) and \
             not region.read_direct(TEE_CHUNK_SIZE):
@@ -293,7 +296,15 @@ def _write_behind(chunks, writer, md5):
     ``writer`` in two native threads (two lanes, each in order), at most
     ``WRITE_BEHIND`` chunks behind. ``chunks`` is closed at the end; on
     an error, or when the consumer stops early, the lanes are waited for
-    and the writer aborted."""
+    and the writer aborted. The writer (``glance.common.filewriter``)
+    copies the chunks into the cache file's pages in the page cache, so
+    the first hit is served from memory (with ``data_direct_io``: past
+    the page cache, O_DIRECT)."""
+    with memory.transfer():
+        yield from _write_behind_lanes(chunks, writer, md5)
+
+
+def _write_behind_lanes(chunks, writer, md5):
     lanes = (md5.update, writer.write)
     last = [None, None]
     behind = collections.deque()

@@ -8,6 +8,11 @@ import pytest
 from glance.common import file_body
 
 
+@pytest.fixture
+def direct_io(conf):
+    conf(data_direct_io=True)
+
+
 class Region(file_body.FileRegion):
     def __init__(self, fp, length, chunk_size):
         super().__init__(fp, length, chunk_size)
@@ -165,7 +170,7 @@ def _read_all(sock, into, count):
         into += chunk
 
 
-def test_region_read_past_the_page_cache(tmp_path):
+def test_region_read_past_the_page_cache(direct_io, tmp_path):
     data = os.urandom(3 * 65536 + 100)
     path = tmp_path / "f"
     path.write_bytes(data)
@@ -181,7 +186,8 @@ def test_region_read_past_the_page_cache(tmp_path):
     assert b"".join(region) == data[10:110]
 
 
-def test_closing_a_direct_region_mid_way_waits_for_its_read_ahead(tmp_path):
+def test_closing_a_direct_region_mid_way_waits_for_its_read_ahead(
+        direct_io, tmp_path):
     path = tmp_path / "f"
     path.write_bytes(os.urandom(4 * 65536))
     region = Region(open(path, "rb"), 4 * 65536, 4096)

@@ -579,11 +579,16 @@ def test_store_errors_have_http_codes(file_store, monkeypatch, store_error,
     assert err.value.code == code
 
 
-def test_disk_full_leaves_nothing(file_store, monkeypatch):
-    def full(self, view):
+@pytest.mark.parametrize("direct", [False, True])
+def test_disk_full_leaves_nothing(file_store, monkeypatch, conf, direct):
+    def full(self, *args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(filewriter.DirectFile, "_write_all", full)
+    conf(data_direct_io=direct)
+    if direct:
+        monkeypatch.setattr(filewriter.DirectFile, "_write_all", full)
+    else:
+        monkeypatch.setattr(filewriter.MappedFile, "window", full)
     with pytest.raises(store.StorageFull) as err:
         store.write_image(None, new_image(), [b"x" * 100])
     assert err.value.code == 413

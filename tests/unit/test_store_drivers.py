@@ -1,7 +1,9 @@
 """glance.store_drivers: cutting whole-object reads to a range, read-only
-stores, the start-up check for a driver's missing library, and ranged
-reads and multipart uploads against a real s3 server (moto's)."""
+stores, the start-up check for a driver's missing library, ranged reads
+and multipart uploads against a real s3 server (moto's), and the sizes
+the swift driver is told (its real server: tests/functional)."""
 import hashlib
+import io
 import os
 import uuid
 
@@ -9,6 +11,7 @@ import glance_store
 import pytest
 from oslo_config import cfg
 
+from glance.common import exception
 from glance.common import store_setup
 from glance import store
 from glance import store_drivers
@@ -312,3 +315,43 @@ def test_s3_abandoned_upload_aborts_only_its_own(s3_store, s3_client):
 def test_range_total(content_range, offset, length, total):
     assert store_drivers._range_total(content_range, offset,
                                       length) == total
+
+
+# --- swift: which uploads are told their size ---
+
+class SwiftDriver:
+    large_object_size = 5 * MiB
+
+
+@pytest.mark.parametrize("size,told", [
+    (None, 0), (0, 0), (100, 100), (5 * MiB - 1, 5 * MiB - 1),
+    (5 * MiB, 0), (12 * MiB, 0)])
+def test_swift_is_told_the_size_of_a_single_object(size, told):
+    # At and above the large object size the driver would announce its
+    # last segment a whole chunk long: it gets segments of unknown size.
+    assert store_drivers._size_for_swift(SwiftDriver(), size) == told
+
+
+def test_told_size_ends_the_stream_with_its_last_byte():
+    data = os.urandom(1000)
+    stream = store.UploadStream(io.BytesIO(data), size=len(data))
+    told = store_drivers.ToldSize(stream, len(data), "img")
+    assert told.read(600) + told.read(400) == data
+    # the driver reads no further: the stream's end checks ran already
+    assert stream.eof
+
+
+def test_told_size_raises_when_the_upload_is_taken_over():
+    class Heartbeat:
+        interval = 0
+
+        def __call__(self):
+            return False    # a later upload owns the image now
+
+    stream = store.UploadStream(io.BytesIO(b"x" * 1000), size=1000,
+                                heartbeat=Heartbeat())
+    told = store_drivers.ToldSize(stream, 1000, "img")
+    with pytest.raises(exception.UploadTakenOver):
+        while told.read(100):
+            pass
+    assert stream.abandoned

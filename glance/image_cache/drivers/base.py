@@ -54,7 +54,7 @@ class Writer:
         self.driver = driver
         self.image_id = image_id
         self.path = path
-        self.file = filewriter.DirectFile.adopt(fd)
+        self.file = filewriter.adopt(fd)
         self.size = 0
         self.failed = False
         self.closed = False
@@ -78,6 +78,7 @@ class Writer:
             self.abort()
             return False
         try:
+            self.file.finish()  # the file holds exactly what was written
             if not checksum_ok:
                 self.driver._move_to_invalid(self.image_id, self.path)
                 return False
@@ -253,7 +254,8 @@ class Driver:
         the image (or it is already cached)."""
         path = self.get_image_filepath(image_id, "incomplete")
         for _attempt in range(3):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
+            # read and write: the writer maps the file's pages
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as e:
