@@ -2,7 +2,7 @@
 import importlib
 import sys
 
-NAMES = ("metadata", "datapath", "cachepath")
+NAMES = ("metadata", "datapath", "cachepath", "notifications", "scale")
 
 
 def main():

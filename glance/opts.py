@@ -24,6 +24,8 @@ _SOURCES = {
         ("glance.services.image_data", "list_opts", None),
         ("glance.services.image_locations", "list_opts", None),
         ("glance.services.tasks", "list_opts", None),
+        ("glance.notifier", "list_opts", None),
+        ("glance.services.scrubber", "list_opts", None),
         ("glance.async_.flows.web_download", "list_opts", None),
         ("glance.async_.flows.plugins", "list_opts", None),
         ("glance.async_.flows.plugins.image_conversion", "list_opts", None),
@@ -35,6 +37,12 @@ _SOURCES = {
     "glance.manage": [
         ("glance.db.session", "list_opts", None),
         ("glance.cmd.manage", "list_opts", None),
+    ],
+    "glance.scrubber": [
+        ("glance.common.config", "common_opts", None),
+        ("glance.services.scrubber", "list_scrubber_opts", None),
+        ("glance.db.session", "list_opts", None),
+        ("glance.store", "list_opts", None),
     ],
     "glance.cache": [
         ("glance.common.config", "common_opts", None),
@@ -50,6 +58,7 @@ PROGRAM_NAMESPACES = {
     "glance-cache-pruner": "glance.cache",
     "glance-cache-cleaner": "glance.cache",
     "glance-cache-prefetcher": "glance.cache",
+    "glance-scrubber": "glance.scrubber",
 }
 
 
@@ -87,6 +96,10 @@ def list_api_opts():
 
 def list_manage_opts():
     return _gather("glance.manage")
+
+
+def list_scrubber_opts():
+    return _gather("glance.scrubber")
 
 
 def list_cache_opts():

@@ -379,8 +379,8 @@ def enforce_create_image(context, image_props, enforcer=None):
     target = new_image_target(context, image_props)
     if not enforcer.check_action(context, "add_image", target):
         if target["owner"] != getattr(context, "project_id", None):
-            raise exception.Forbidden(
-                _("You are not permitted to create images owned by '%s'.")
+            raise exception.AccessDenied(
+                _("You are not permitted to create images owned by '%s'")
                 % target["owner"])
         raise exception.Forbidden(action="add_image")
     enforce_visibility(context, target["visibility"], target, enforcer)

@@ -31,6 +31,7 @@ import glance.async_
 from glance.common import exception
 from glance.db import api as db
 from glance.i18n import _
+from glance import notifier
 from glance.services import tasks as task_records
 
 LOG = logging.getLogger(__name__)
@@ -188,7 +189,8 @@ class TaskExecutor:
     @staticmethod
     def _end(task_id, how, arg):
         try:
-            return how(task_id, arg)
+            # Glance sends task.run once the run is over
+            return notifier.task_event("task.run", how(task_id, arg))
         except exception.NotFound:
             LOG.warning("Task %s was deleted while it ran", task_id)
             return None

@@ -18,6 +18,7 @@ from oslo_config import cfg  # noqa: E402
 from oslo_log import log as logging  # noqa: E402
 
 from glance.common import bootstrap  # noqa: E402
+from glance.common import claims  # noqa: E402
 from glance.common import config  # noqa: E402
 from glance.common import server  # noqa: E402
 
@@ -34,7 +35,9 @@ def main(argv=None):
     except cfg.Error as e:
         return _fail("configuration error: %s" % e, 2)
     srv = server.PosixServer(initialize_glance_store=True,
-                             initialize_prefetcher=prefetcher_wanted())
+                             initialize_prefetcher=prefetcher_wanted(),
+                             claims=claim_registry(),
+                             release_claims=release_claims)
     status, reason = _serve(srv)
     if reason is not None:
         # logged here, out of the except block, where oslo.log would
@@ -54,7 +57,8 @@ def _serve(srv):
     (1, why it could not start) with the traceback at debug level."""
     try:
         prepare_data()
-        srv.start(server.AppLoader(PROG, checks=[check_database]),
+        srv.start(server.AppLoader(PROG, checks=[check_database,
+                                                 clean_staging]),
                   default_port=DEFAULT_PORT)
         return srv.wait(), None
     except Exception as e:  # noqa: BLE001 - say why, then exit non-zero
@@ -85,6 +89,13 @@ def check_database():
             conn.exec_driver_sql("SELECT 1")
 
 
+def clean_staging():
+    """Worker boot: remove the staged files of images deleted while this
+    node was away (``glance.services.forwarding``)."""
+    from glance.services import forwarding
+    forwarding.clean_staging()
+
+
 @contextlib.contextmanager
 def _naming_the_database():
     """A failure inside becomes one RuntimeError line that names the
@@ -95,6 +106,19 @@ def _naming_the_database():
         raise RuntimeError("cannot use the database %s: %s"
                            % (_database_label(), server.describe_error(e))
                            ) from e
+
+
+def claim_registry():
+    """Where the workers record what they hold (uploads, imports), so
+    that the supervisor can release what a dead worker held."""
+    return claims.ClaimRegistry(config.state_path("claims"))
+
+
+def release_claims(registry, pid):
+    """In a process of the supervisor: release dead worker ``pid``'s
+    claims (the services are imported there, not in the supervisor)."""
+    from glance.services import recovery
+    recovery.release_claims(registry, pid)
 
 
 def prefetcher_wanted():

@@ -1,14 +1,13 @@
 """Connection-level pieces of glance-api's eventlet.wsgi server.
 
-:mod:`glance.common.server` runs the processes; this module is what each
-serving process hands to ``eventlet.wsgi.server`` for the connections:
+:mod:`glance.common.server` runs the processes and
+:mod:`glance.common.worker` accepts the connections; this module is what
+each connection is served with (through ``eventlet.wsgi.Server``):
 
 * :class:`HttpProtocol` (one subclass per server, from
   :func:`make_protocol`): eventlet.wsgi's HTTP protocol with the TLS
   handshake in the connection's green thread and a drain that drops no
   request.
-* :class:`ConnectionPool`: the request pool; it marks a connection busy
-  the moment it is accepted, so a drain does not cut it.
 * :class:`RequestBody`: the request body with ``readinto``, so uploads
   are received into the caller's reused buffer.
 * :class:`ResponseMeter`: the status and the body bytes actually sent,
@@ -33,16 +32,18 @@ import time
 
 import eventlet
 import eventlet.greenio
+import eventlet.patcher
 import eventlet.wsgi
 from oslo_log import log as logging
 
 from glance.common.sockets import ssl_wrap_socket
 
-__all__ = ["BadFraming", "ConnectionPool", "HttpProtocol", "METER_KEY",
+__all__ = ["BadFraming", "HttpProtocol", "METER_KEY",
            "MeteredBody", "RequestBody", "ResponseMeter", "check_framing",
            "make_protocol"]
 
 LOG = logging.getLogger(__name__)
+_select = eventlet.patcher.original("select")
 
 METER_KEY = "glance.response_meter"   # the environ key of the meter
 _LINGER_SECONDS = 2.0     # a refused client's unread bytes are drained
@@ -56,23 +57,28 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
 
     * With ``ssl_context`` set, the TLS handshake happens here, in the
       connection's green thread, so a slow client never blocks accept().
-    * A new connection counts as busy until its first request is read:
-      eventlet closes idle connections when the server stops accepting,
-      which would cut one accepted a moment before. :meth:`close_if_silent`
-      closes those still silent after a grace period.
-    * Once the server is ``draining``, a connection closes after the
-      request it is serving instead of waiting for another one.
+    * The drain (:meth:`start_draining`, when the server stops accepting)
+      never cuts a connection a client may be sending a request on: a
+      request read while draining is answered with ``Connection: close``
+      (so is one whose response had not started); after a response that
+      went out promising keep-alive the connection waits for the
+      client's next request and answers it with ``Connection: close``;
+      only a connection that has been waiting for a request for the
+      drain's grace, with nothing received, is closed
+      (:meth:`close_idle`).
     * A request head that fails :func:`check_framing` is answered 400
       (or 501) with the reason, and the connection closed.
     * The access log line (eventlet's format) is written here, with the
       body bytes actually sent as counted by a :class:`ResponseMeter`.
 
-    :func:`make_protocol` makes a subclass per server for the class state.
+    :func:`make_protocol` makes a subclass per server for the class state
+    (``connections``: the open ones; ``draining``).
     """
 
     ssl_context = None
     draining = False
-    fresh = frozenset()
+    drain_started = None
+    connections = frozenset()
 
     def setup(self):
         # eventlet's access line counts the head and misses what went by
@@ -80,8 +86,8 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         # server's log stays for eventlet's other messages.
         self.server.log_output = False
         self.tls_failed = False
-        self.conn_state[2] = "fresh"
-        self.fresh.add(self)
+        self.waiting_since = time.monotonic()   # for the first request
+        self.connections.add(self)
         if self.ssl_context is not None:
             try:
                 self.request = ssl_wrap_socket(self.request,
@@ -100,17 +106,26 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         self.close_connection = True
         while True:
             self.handle_one_request()
-            self.fresh.discard(self)
-            if (self.conn_state[2] == eventlet.wsgi.STATE_CLOSE
-                    or self.draining):
-                self.close_connection = 1
-            else:
-                self.conn_state[2] = eventlet.wsgi.STATE_IDLE
             if self.close_connection:
                 break
+            self.conn_state[2] = eventlet.wsgi.STATE_IDLE
+
+    def _read_request_line(self):
+        if self.waiting_since is None:
+            self.waiting_since = time.monotonic()
+        try:
+            return super()._read_request_line()
+        finally:
+            self.waiting_since = None
+
+    def response_starting(self):
+        """The application is about to answer (the head is not out):
+        while draining, the answer ends the connection."""
+        if self.draining:
+            self.close_connection = 1
 
     def finish(self):
-        self.fresh.discard(self)
+        self.connections.discard(self)
         if not self.tls_failed:
             super().finish()
 
@@ -135,6 +150,8 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         except BadFraming as e:
             self.refuse(e)
             return False
+        if self.draining:
+            self.close_connection = True
         return True
 
     def refuse(self, problem):
@@ -180,7 +197,7 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
 
     def get_environ(self):
         environ = super().get_environ()
-        environ[METER_KEY] = ResponseMeter()
+        environ[METER_KEY] = ResponseMeter(self.response_starting)
         return environ
 
     def handle_one_response(self):
@@ -203,40 +220,48 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
             "request_line": self.requestline, "status_code": status,
             "body_length": sent, "wall_seconds": seconds})
 
-    @classmethod
-    def awaiting_first_request(cls):
-        """The connections that have not sent a request line yet."""
-        return [proto for proto in cls.fresh
-                if proto.conn_state[2] == "fresh"]
+    # the drain
 
     @classmethod
-    def close_if_silent(cls, protocols):
-        """Close those of ``protocols`` still without a request line.
+    def start_draining(cls):
+        """The server stopped accepting: from now on every answer ends
+        its connection."""
+        if not cls.draining:
+            cls.draining = True
+            cls.drain_started = time.monotonic()
 
-        eventlet marks every connection closing when it stops accepting;
-        reading a request line then marks it busy again.
-        """
-        for proto in protocols:
-            if (proto in cls.fresh and
-                    proto.conn_state[2] != eventlet.wsgi.STATE_REQUEST):
-                eventlet.greenio.shutdown_safe(proto.conn_state[1])
+    @classmethod
+    def close_idle(cls, grace):
+        """While draining, close the connections that have waited for a
+        request for ``grace`` seconds (counted from the drain's start at
+        the earliest) and have received nothing: their clients were
+        silent long enough that none is likely to be sending. The number
+        closed."""
+        if not cls.draining:
+            return 0
+        now = time.monotonic()
+        closed = 0
+        for proto in list(cls.connections):
+            since = proto.waiting_since
+            if since is None or now - max(since, cls.drain_started) < grace:
+                continue
+            if proto.has_input():
+                continue   # a request is arriving: it will be answered
+            eventlet.greenio.shutdown_safe(proto.conn_state[1])
+            closed += 1
+        return closed
 
-
-class ConnectionPool(eventlet.GreenPool):
-    """The request pool; marks a connection busy the moment it is accepted.
-
-    eventlet.wsgi records an accepted connection as idle and spawns its
-    handler; if the server stops accepting before that green thread ran,
-    eventlet shuts the "idle" connection and the client's first request
-    is lost. Marked here, at spawn time, it is left to the drain instead.
-    """
-
-    def spawn(self, function, *args, **kwargs):
-        connection = args[0] if args else None
-        if isinstance(connection, list) and len(connection) == 3 and \
-                connection[2] == eventlet.wsgi.STATE_IDLE:
-            connection[2] = "fresh"
-        return super().spawn(function, *args, **kwargs)
+    def has_input(self):
+        """Whether the client sent bytes not read yet (or hung up)."""
+        sock = self.conn_state[1]
+        pending = getattr(sock, "pending", None)
+        if pending is not None and pending():
+            return True   # TLS: decrypted bytes buffered
+        try:
+            readable, _w, _x = _select.select([sock.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return bool(readable)
 
 
 class RequestBody(eventlet.wsgi.Input):
@@ -265,15 +290,19 @@ class ResponseMeter:
     (:meth:`started`) and hands the body through :class:`MeteredBody`.
     """
 
-    def __init__(self):
+    def __init__(self, on_start=None):
         self.status = None
         self.sent = 0
         self.failed = False      # the application raised
         self.head_sent = False   # a non-empty chunk went: the head with it
+        self.on_start = on_start
 
     def started(self, status):
-        """The application called start_response with ``status``."""
+        """The application called start_response with ``status`` (the
+        head is not written yet)."""
         self.status = int(status.split(None, 1)[0])
+        if self.on_start is not None:
+            self.on_start()
 
     @property
     def status_code(self):
@@ -453,4 +482,4 @@ def make_protocol(ssl_context=None):
     """An :class:`HttpProtocol` subclass with its own state."""
     return type("HttpProtocol", (HttpProtocol,),
                 {"ssl_context": ssl_context, "draining": False,
-                 "fresh": set()})
+                 "drain_started": None, "connections": set()})

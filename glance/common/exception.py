@@ -14,6 +14,11 @@ class GlanceException(Exception):
     code = 500
     # extra response headers, e.g. {'Allow': 'GET'}
     headers = None
+    # How the error page shows the message, as Glance shows its errors:
+    # "message" alone, "after" webob's own sentence for the status
+    # ("Access was denied to this resource. <message>"), or "status":
+    # webob's sentence only (the message is for the log).
+    shown = "message"
 
     def __init__(self, message=None, **kwargs):
         self.kwargs = kwargs
@@ -41,11 +46,13 @@ class Invalid(BadRequest):
 class InvalidContentType(BadRequest):
     message = _("Invalid content type %(content_type)s")
     code = 415
+    shown = "after"
 
 
 class UnsupportedMediaType(GlanceException):
     message = _("Unsupported media type")
     code = 415
+    shown = "after"
 
 
 class MalformedJSON(BadRequest):
@@ -93,6 +100,11 @@ class Forbidden(GlanceException):
     code = 403
 
 
+class AccessDenied(Forbidden):
+    """A 403 shown after webob's "Access was denied to this resource."."""
+    shown = "after"
+
+
 class ProtectedImageDelete(Forbidden):
     message = _("Image %(image_id)s is protected and cannot be deleted.")
 
@@ -101,9 +113,18 @@ class ReservedProperty(Forbidden):
     message = _("Attribute '%(property)s' is reserved.")
 
 
+class ReservedPropertyOnCreate(ReservedProperty):
+    shown = "after"
+
+
 class NotFound(GlanceException):
     message = _("An object with the specified identifier was not found.")
     code = 404
+
+
+class ResourceNotFound(NotFound):
+    """A 404 shown as webob's "The resource could not be found."."""
+    shown = "status"
 
 
 class ImageNotFound(NotFound):
@@ -111,7 +132,8 @@ class ImageNotFound(NotFound):
 
 
 class MemberNotFound(NotFound):
-    message = _("Member %(member_id)s not found for image %(image_id)s")
+    message = _("%(member_id)s not found in the member list of the image "
+                "%(image_id)s.")
 
 
 class TaskNotFound(NotFound):
@@ -136,6 +158,11 @@ class Conflict(GlanceException):
 
 class Duplicate(Conflict):
     message = _("An object with the same identifier already exists.")
+
+
+class PropertyNotFound(Conflict):
+    message = _("Property %(name)s does not exist.")
+    shown = "after"
 
 
 class ImageDataNotFound(NotFound):
@@ -195,6 +222,7 @@ class ImageSizeLimitExceeded(LimitExceeded):
 class RequestedRangeNotSatisfiable(GlanceException):
     message = _("The requested range is not satisfiable.")
     code = 416
+    shown = "after"
 
 
 class ServiceUnavailable(GlanceException):
@@ -231,6 +259,7 @@ class InvalidPropertyProtectionConfiguration(InvalidConfiguration):
 class InvalidImageData(Invalid):
     message = _("The image data was refused: %(reason)s")
     code = 415   # as Glance answers a refused upload
+    shown = "after"
 
 
 class IncompleteImageData(BadRequest):

@@ -241,8 +241,10 @@ def _sendfile_body(wrapper, sock):
     # otherwise hold a hundred image_data_chunk_size buffers.
     with memory.transfer(), contextlib.closing(wrapper):
         body = wrapper.body
-        if getattr(body, "_direct", None) is None:
-            body.chunk_size = min(body.chunk_size, FIRST_CHUNK)
+        # the FileRegion itself, when a counter wraps it (notifications)
+        region = getattr(body, "region", body)
+        if getattr(region, "_direct", None) is None:
+            region.chunk_size = min(region.chunk_size, FIRST_CHUNK)
         first = next(iter(body), b"")
         if not first:
             return

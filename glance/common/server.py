@@ -6,15 +6,26 @@ The process model is gunicorn's arbiter, written for Glance:
   only supervises. Its signal handlers just record the signal and write a
   byte to a self-pipe; the main loop (:meth:`PosixServer.run_forever`) wakes
   up and dispatches to ``handle_hup``, ``handle_term`` or ``handle_chld``.
-* Each child loads the paste application and serves the shared socket with
-  ``eventlet.wsgi`` on a green pool. SIGTERM, SIGINT or SIGHUP make a child
-  stop accepting, finish its in-flight requests (for at most
-  ``graceful_shutdown_timeout`` seconds) and exit 0.
+* Each child loads the paste application and serves the shared socket
+  (:class:`glance.common.worker.Worker`, gunicorn's ``workers/base``).
+  SIGTERM, SIGINT or SIGHUP make a child stop accepting and drain without
+  dropping a request: it answers the next request of each open
+  connection with ``Connection: close``, closes only connections silent
+  for a grace period, and exits 0 when they are done (or after
+  ``graceful_shutdown_timeout`` seconds).
 * SIGHUP to the parent re-reads the config files, forks a new generation of
-  children with the new configuration and tells the old generation to
-  drain. The listening socket stays open throughout, so no connection is
-  refused during a reload.
-* A dead child is reaped with ``waitpid(WNOHANG)`` and replaced. A child
+  children with the new configuration and, once they serve, tells the old
+  generation to drain. The listening socket stays open throughout, so no
+  connection is refused during a reload.
+* Watchdog: each child beats a heartbeat in its slot of a shared page
+  (:mod:`glance.common.scoreboard`) from a green thread, so a blocked hub
+  stops it; the parent kills a child silent for ``worker_timeout``
+  seconds (SIGKILL) and starts another.
+* A dead child is reaped with ``waitpid(WNOHANG)`` and replaced. What it
+  held (uploads, stages, import locks, recorded with
+  :mod:`glance.common.claims`) is released at once by a short-lived
+  child of the parent (a janitor running ``release_claims``), so a
+  client's retry works within seconds. A child
   that cannot boot (its application, or a check it runs, fails) writes
   why on a pipe (:class:`BootErrors`) and exits with
   :data:`WORKER_BOOT_ERROR`; the parent logs that reason, stops every
@@ -26,34 +37,28 @@ The process model is gunicorn's arbiter, written for Glance:
 * ``workers = 0`` serves in the parent itself (:class:`BaseServer`): SIGHUP
   then reloads the configuration and the application in place.
 
-The connection-level pieces the children hand to ``eventlet.wsgi`` (the
-HTTP protocol, the request pool, the request body) are in
-:mod:`glance.common.connections`.
+The connection-level pieces (the HTTP protocol and its drain, the
+request body) are in :mod:`glance.common.connections`.
 """
-import logging as std_logging
 import os
 import signal
 import sys
 import time
-import weakref
 
 import eventlet
 import eventlet.hubs
 import eventlet.wsgi
-import greenlet
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance.common import config
-from glance.common import file_body
-from glance.common.connections import ConnectionPool
+from glance.common import claims as claim_records
 from glance.common.connections import HttpProtocol  # noqa: F401
-from glance.common.connections import make_protocol
-from glance.common.connections import METER_KEY
-from glance.common.connections import MeteredBody
+from glance.common.connections import make_protocol  # noqa: F401
 from glance.common.connections import RequestBody
 from glance.common.pipes import BootErrors
 from glance.common.pipes import SignalQueue
+from glance.common.scoreboard import Scoreboard
+from glance.common.scoreboard import SERVING
 from glance.common.sockets import format_addr  # noqa: F401
 from glance.common.sockets import get_bind_addr  # noqa: F401
 from glance.common.sockets import get_socket
@@ -64,6 +69,15 @@ from glance.common.sockets import tune_socket
 from glance.common.store_setup import initialize_glance_store  # noqa: F401
 from glance.common.store_setup import initialize_multi_store  # noqa: F401
 from glance.common.store_setup import initialize_stores
+from glance.common.worker import AppLoader
+from glance.common.worker import attach_debugger as _attach_debugger
+from glance.common.worker import conf_value as _conf_value
+from glance.common.worker import describe_error
+from glance.common.worker import exit_now as _exit
+from glance.common.worker import get_asynchronous_eventlet_pool
+from glance.common.worker import set_signal_handler
+from glance.common.worker import wait_for_asynchronous_pools  # noqa: F401
+from glance.common.worker import Worker
 from glance.i18n import _
 
 __all__ = [
@@ -86,9 +100,10 @@ _os = eventlet.patcher.original("os")
 WORKER_BOOT_ERROR = 3
 DEFAULT_WORKER_CAP = 8
 
-_FRESH_CONNECTION_GRACE = 5.0   # a drain waits this long for first requests
 _KILL_MARGIN = 5.0              # past graceful_shutdown_timeout, SIGKILL
 _MIN_WORKER_LIFETIME = 1.0      # a worker dying sooner slows the respawns
+_JANITOR_TIMEOUT = 120.0        # a janitor still running then is killed
+_READY_TIMEOUT = 30.0           # a reload's old workers drain by then
 _SERVE_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 _SUPERVISOR_SIGNALS = _SERVE_SIGNALS + (signal.SIGCHLD,)
 
@@ -109,6 +124,16 @@ eventlet_opts = [
                help=_("Seconds a stopping worker lets its in-flight "
                       "requests run before it exits anyway; 0 waits "
                       "for them forever.")),
+    cfg.IntOpt("worker_timeout", default=60, min=0,
+               help=_("Seconds a worker process may go without a "
+                      "heartbeat before the supervisor kills it (SIGKILL) "
+                      "and starts another; what it held (uploads, import "
+                      "locks) is then released. A serving worker beats "
+                      "from a green thread twice a second, so only a "
+                      "blocked process (a call that never returns, a "
+                      "deadlock) misses it; a booting worker is not "
+                      "watched. 0 disables the watchdog. Not a Glance "
+                      "option (gunicorn's timeout).")),
 ]
 
 wsgi_opts = [
@@ -146,7 +171,6 @@ def register_cli_opts():
 # --- process-wide set-up ---------------------------------------------------
 
 _HUB = None
-_ASYNC_POOLS = weakref.WeakSet()
 
 
 def get_num_workers():
@@ -158,19 +182,6 @@ def get_num_workers():
     except AttributeError:
         cpus = os.cpu_count() or 1
     return min(cpus, DEFAULT_WORKER_CAP)
-
-
-def get_asynchronous_eventlet_pool(size=1000):
-    """A green pool that a stopping worker waits for before exiting."""
-    pool = eventlet.GreenPool(size=size)
-    _ASYNC_POOLS.add(pool)
-    return pool
-
-
-def wait_for_asynchronous_pools():
-    """Wait for the work of every pool made by the function above."""
-    for pool in list(_ASYNC_POOLS):
-        pool.waitall()
 
 
 def set_eventlet_hub():
@@ -191,50 +202,16 @@ def set_eventlet_hub():
                          "hub is available on this platform."))
 
 
-class AppLoader:
-    """Builds the paste application in the process that will serve it.
-
-    Given to :meth:`BaseServer.start`, it makes every worker load the app
-    (after running ``checks``, callables such as a database ping), so a
-    broken app or failed check is a worker boot error, and a reload picks
-    up a changed paste file.
-    """
-
-    def __init__(self, app_name="glance-api", flavor=None, conf_file=None,
-                 checks=()):
-        self.app_name = app_name
-        self.flavor = flavor
-        self.conf_file = conf_file
-        self.checks = tuple(checks)
-
-    def load(self):
-        for check in self.checks:
-            check()
-        return config.load_paste_app(self.app_name, self.flavor,
-                                     self.conf_file)
-
-    def __repr__(self):
-        return "AppLoader(%r)" % self.app_name
-
-
-def describe_error(error):
-    """One line saying what ``error`` is: its message's first line (the
-    rest is detail, such as SQLAlchemy's link to its documentation)."""
-    lines = [line.strip() for line in str(error).splitlines()]
-    message = next((line for line in lines if line), "")
-    return message or type(error).__name__
-
-
 # --- the serving process ---------------------------------------------------
 
 class BaseServer:
-    """Serves the WSGI application with eventlet.wsgi in this process.
+    """Serves the WSGI application in this process.
 
     ``start(application, default_port)`` configures and binds,
     ``wait()`` serves until SIGTERM/SIGINT and returns the exit status.
-    This is the ``workers = 0`` server; its serving half (``run_server``,
-    the drain, the signal watcher) is also what each
-    :class:`PosixServer` worker runs.
+    This is the ``workers = 0`` server; the serving itself is a
+    :class:`~glance.common.worker.Worker`, as in each
+    :class:`PosixServer` child.
     """
 
     def __init__(self, threads=1000, initialize_glance_store=False,
@@ -249,12 +226,9 @@ class BaseServer:
         self.ssl_context = None
         self.client_socket_timeout = None
         self.workers = 0
-        self.pool = None
-        self.protocol = None
-        self.draining = False
+        self.worker = None        # the Worker serving in this process
         self.rebind_allowed = True
         self._signals = None
-        self._server_thread = None
 
     # start-up and configuration
 
@@ -347,6 +321,8 @@ class BaseServer:
         """Ask for a reload; usable as a signal handler."""
         if self._signals is not None:
             self._signals.record(signal.SIGHUP)
+        elif self.worker is not None:
+            self.worker.record_signal(signal.SIGHUP)
         else:
             self.reload()
 
@@ -379,151 +355,42 @@ class BaseServer:
             LOG.exception("Reload: the application failed to load; still "
                           "serving the previous one")
             return
-        self.app = app
-        self.protocol.ssl_context = self.ssl_context
+        self.app = self.worker.app = app
+        self.worker.protocol.ssl_context = self.ssl_context
         LOG.info("Reloaded the configuration and the application")
 
     # serving
 
     def wait(self):
         """Serve in this process until SIGTERM/SIGINT; the exit status."""
-        self._signals = SignalQueue()
-        self.set_signal_handler(_SERVE_SIGNALS, self._signals.record)
         self.rebind_allowed = False
-        eventlet.spawn_n(self.watch_signals, self.reload_in_place)
-        self.run_server()
+        self.worker = self.make_worker()
+        self.worker.run(on_hup=self.reload_in_place)
         LOG.info("glance-api (pid %d) stopped", os.getpid())
         return 0
 
-    def create_pool(self):
-        """The green pool requests run in."""
-        return ConnectionPool(size=self.threads)
+    def make_worker(self, slot=None):
+        """The :class:`~glance.common.worker.Worker` serving this
+        process's connections."""
+        return Worker(self.sock, self.app, ssl_context=self.ssl_context,
+                      threads=self.threads,
+                      socket_timeout=self.client_socket_timeout,
+                      keepalive=CONF.http_keepalive, slot=slot)
 
-    def run_server(self):
-        """Serve until :meth:`stop_accepting` and the drain are done."""
-        self.pool = self.create_pool()
-        self.protocol = make_protocol(self.ssl_context)
-        self._server_thread = eventlet.spawn(
-            eventlet.wsgi.server, self.sock, self._dispatch,
-            **self.wsgi_options())
-        try:
-            self._server_thread.wait()
-        except greenlet.GreenletExit:
-            pass  # stop_accepting() ended the accept loop
-        wait_for_asynchronous_pools()
-
-    def wsgi_options(self):
-        """Keyword arguments of eventlet.wsgi.server."""
-        options = dict(custom_pool=self.pool, max_size=self.threads,
-                       protocol=self.protocol, debug=False,
-                       log=logging.getLogger("eventlet.wsgi.server"),
-                       keepalive=CONF.http_keepalive,
-                       socket_timeout=self.client_socket_timeout)
-        if self.ssl_context is not None:
-            options["environ"] = {"wsgi.url_scheme": "https",
-                                  "HTTPS": "on"}
-        return options
-
-    def _dispatch(self, environ, start_response):
-        """The WSGI application eventlet.wsgi runs: ours, with the file
-        wrapper (sendfile) and the response meter of the access log."""
-        environ["wsgi.file_wrapper"] = file_body.FileWrapper
-        meter = environ.get(METER_KEY)
-        if meter is not None:
-            # each chunk is written before the next is asked for, so the
-            # meter can count what was written
-            environ["eventlet.minimum_write_chunk_size"] = 0
-        response_headers = []
-
-        def start(status, headers, exc_info=None):
-            response_headers[:] = headers
-            if meter is not None:
-                meter.started(status)
-            return start_response(status, headers, exc_info)
-
-        try:
-            result = self.app(environ, start)
-        except Exception:
-            if meter is not None:
-                meter.failed = True
-            raise
-        body = file_body.serve(result, environ, response_headers)
-        if meter is None:
-            return body
-        region = result.body if body is not result else None
-        return MeteredBody.wrap(body, meter, region)
-
-    def watch_signals(self, on_hup=None):
-        """Green thread acting on the signals recorded by the handlers.
-
-        With ``on_hup`` (workers = 0), SIGHUP calls it and a second
-        SIGTERM/SIGINT exits at once. In a worker (no ``on_hup``) every
-        signal drains and repeats are ignored: a signal to the whole
-        process group (Ctrl-C, systemd) reaches a worker twice, directly
-        and through the supervisor, which alone decides to kill.
-        """
-        while True:
-            self._signals.green_wait()
-            for signum in self._signals.pop_all():
-                if signum == signal.SIGHUP and on_hup is not None:
-                    on_hup()
-                elif not self.draining:
-                    self.stop_accepting()
-                elif on_hup is not None:
-                    LOG.warning("Signal %d while draining: exiting now",
-                                signum)
-                    _exit(1)
-
-    def stop_accepting(self):
-        """Stop accepting; in-flight requests get graceful_shutdown_timeout.
-
-        eventlet.wsgi then closes the idle keep-alive connections and
-        waits for the requests; :meth:`run_server` returns when they end.
-        """
-        if self.draining:
-            return
-        self.draining = True
-        self.protocol.draining = True
-        timeout = CONF.graceful_shutdown_timeout
-        LOG.info("Process %(pid)d stops accepting; waiting for %(n)d open "
-                 "connection(s)", {"pid": os.getpid(),
-                                   "n": self.pool.running()})
-        if timeout:
-            eventlet.spawn_after(timeout, self._drain_expired, timeout)
-        eventlet.spawn_after(_FRESH_CONNECTION_GRACE,
-                             self.protocol.close_if_silent,
-                             self.protocol.awaiting_first_request())
-        self._server_thread.kill()
-
-    def _drain_expired(self, timeout):
-        LOG.warning("Process %(pid)d: %(n)d connection(s) still busy after "
-                    "graceful_shutdown_timeout (%(t)s s); exiting anyway",
-                    {"pid": os.getpid(), "n": self.pool.running(),
-                     "t": timeout})
-        _exit(0)
-
-    @staticmethod
-    def set_signal_handler(signals, handler):
-        """Install ``handler`` for signals given by number or name."""
-        if isinstance(signals, (int, str)):
-            signals = [signals]
-        for sig in signals:
-            if isinstance(sig, str):
-                sig = getattr(signal, sig, None)
-                if sig is None:
-                    continue  # not on this platform
-            signal.signal(sig, handler)
+    set_signal_handler = staticmethod(set_signal_handler)
 
 
 class _Worker:
     """The supervisor's record of one child."""
 
-    def __init__(self, pid, generation):
+    def __init__(self, pid, generation, slot=None):
         self.pid = pid
         self.generation = generation
+        self.slot = slot       # its scoreboard slot (heartbeat)
         self.started = time.monotonic()
         self.retiring = False
         self.deadline = None   # when to SIGKILL a retiring worker
+        self.timed_out = False
 
     def __repr__(self):
         return "<worker %d gen %d>" % (self.pid, self.generation)
@@ -533,14 +400,21 @@ class PosixServer(BaseServer):
     """The pre-forking supervisor (see the module docstring)."""
 
     def __init__(self, threads=1000, initialize_glance_store=False,
-                 initialize_prefetcher=False):
+                 initialize_prefetcher=False, claims=None,
+                 release_claims=None):
         super().__init__(threads, initialize_glance_store,
                          initialize_prefetcher)
+        self.claims = claims                  # a ClaimRegistry
+        self.release_claims = release_claims  # (registry, pid) -> None
         self.children = {}
+        self.janitors = {}         # pid -> (dead worker's pid, deadline)
         self.generation = 0
         self.stopping = False
         self.exit_status = 0
         self.boot_error = None     # why a worker could not boot
+        self.board = None          # the Scoreboard
+        self._replaced = {}        # pid -> worker a reload replaced
+        self._replaced_deadline = 0.0
         self._boot_errors = None   # the BootErrors pipe
         self._respawn_after = 0.0
 
@@ -550,6 +424,7 @@ class PosixServer(BaseServer):
     def start_workers(self):
         self._signals = SignalQueue()
         self._boot_errors = BootErrors()
+        self.board = Scoreboard()
         self.set_signal_handler(_SUPERVISOR_SIGNALS, self._signals.record)
         self.generation = 1
         self.manage_workers()
@@ -565,12 +440,15 @@ class PosixServer(BaseServer):
     def run_forever(self):
         """Sleep until a signal (or a second), act on it, repeat."""
         try:
-            while self.children or not self.stopping:
-                self._signals.wait(1.0)
+            while self.children or self.janitors or not self.stopping:
+                # a reload's new workers are watched for closely
+                self._signals.wait(0.1 if self._replaced else 1.0)
                 self.dispatch_signals()
                 self.handle_chld()
                 self.kill_overdue()
+                self.kill_silent()
                 self.manage_workers()
+                self.retire_replaced()
         finally:
             self._close()
         LOG.info("glance-api (pid %(pid)d) stopped, exit status %(st)d",
@@ -613,11 +491,16 @@ class PosixServer(BaseServer):
                 return
             if pid == 0:
                 return
+            code = os.waitstatus_to_exitcode(status)
             worker = self.children.pop(pid, None)
             if worker is not None:
-                self.worker_exited(worker, os.waitstatus_to_exitcode(status))
+                self.worker_exited(worker, code)
+            elif pid in self.janitors:
+                self.janitor_exited(pid, code)
 
     def worker_exited(self, worker, code):
+        if self.board is not None:
+            self.board.free(worker.slot)
         how = _describe_exit(code)
         if code == WORKER_BOOT_ERROR:
             reason = (self._boot_errors and
@@ -634,8 +517,10 @@ class PosixServer(BaseServer):
         else:
             LOG.warning("Worker %(pid)d died (%(how)s); starting another",
                         {"pid": worker.pid, "how": how})
-            if time.monotonic() - worker.started < _MIN_WORKER_LIFETIME:
+            young = time.monotonic() - worker.started < _MIN_WORKER_LIFETIME
+            if young and not worker.timed_out:
                 self._respawn_after = time.monotonic() + 1.0
+        self.release_claims_of(worker.pid)
 
     def halt(self, status):
         """Stop serving: drain every worker, then exit with ``status``."""
@@ -644,6 +529,7 @@ class PosixServer(BaseServer):
         if self.stopping:
             return
         self.stopping = True
+        self._replaced = {}
         self.close_socket()
         self.kill_children(signal.SIGTERM)
 
@@ -662,19 +548,33 @@ class PosixServer(BaseServer):
 
     def spawn_worker(self):
         """Fork a worker; in the child this never returns."""
+        slot = self.board.allocate() if self.board is not None else None
+        pid = self._fork(lambda: self._become_worker(slot))
+        if pid is None:
+            if self.board is not None:
+                self.board.free(slot)
+            self._respawn_after = time.monotonic() + 1.0
+            return None
+        if slot is not None:
+            slot.claim(pid)
+        self.children[pid] = _Worker(pid, self.generation, slot)
+        LOG.info("Started worker %d", pid)
+        return pid
+
+    def _fork(self, child):
+        """Fork; the child runs ``child()`` (which never returns) with the
+        supervisor's signals blocked until it installs its own."""
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SUPERVISOR_SIGNALS)
         try:
             pid = os.fork()
         except OSError:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            LOG.exception("Could not fork a worker")
-            self._respawn_after = time.monotonic() + 1.0
+            LOG.exception("Could not fork")
             return None
         if pid == 0:
-            self._become_worker(mask)
+            self._signal_mask = mask
+            child()
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        self.children[pid] = _Worker(pid, self.generation)
-        LOG.info("Started worker %d", pid)
         return pid
 
     def kill_children(self, sig=signal.SIGTERM):
@@ -695,17 +595,78 @@ class PosixServer(BaseServer):
                 pass
 
     def kill_overdue(self):
-        """SIGKILL retiring workers past graceful_shutdown_timeout."""
+        """SIGKILL retiring workers past graceful_shutdown_timeout, and
+        janitors that take too long."""
         now = time.monotonic()
         for worker in list(self.children.values()):
             if worker.deadline is not None and now > worker.deadline:
                 LOG.warning("Worker %d did not stop in time: killing it",
                             worker.pid)
                 worker.deadline = None
-                try:
-                    os.kill(worker.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                _kill(worker.pid, signal.SIGKILL)
+        for pid, (dead, deadline) in list(self.janitors.items()):
+            if deadline is not None and now > deadline:
+                LOG.error("Releasing the claims of worker %d takes too "
+                          "long: killing process %d", dead, pid)
+                self.janitors[pid] = (dead, None)
+                _kill(pid, signal.SIGKILL)
+
+    def kill_silent(self):
+        """The watchdog: SIGKILL a worker whose heartbeat is older than
+        worker_timeout (its hub is blocked); it is then replaced."""
+        timeout = CONF.worker_timeout
+        if not timeout:
+            return
+        for worker in list(self.children.values()):
+            silent = worker.slot.silent_for() if worker.slot else None
+            if silent is None or silent <= timeout or worker.timed_out:
+                continue
+            LOG.error("Worker %(pid)d sent no heartbeat for %(s).1f s "
+                      "(worker_timeout = %(t)d s): killing it",
+                      {"pid": worker.pid, "s": silent, "t": timeout})
+            worker.timed_out = True
+            _kill(worker.pid, signal.SIGKILL)
+
+    # a dead worker's claims
+
+    def release_claims_of(self, pid):
+        """Fork a janitor releasing what dead worker ``pid`` held."""
+        if self.claims is None or self.release_claims is None:
+            return
+        held = self.claims.claims_of(pid)
+        if not held:
+            return
+        LOG.warning("Worker %(pid)d held %(n)d upload(s), stage(s) or "
+                    "import(s): releasing them", {"pid": pid,
+                                                  "n": len(held)})
+        janitor = self._fork(lambda: self._run_janitor(pid))
+        if janitor is None:
+            LOG.error("Could not release the claims of worker %d; the "
+                      "stall timeouts will", pid)
+            return
+        self.janitors[janitor] = (pid, time.monotonic() + _JANITOR_TIMEOUT)
+
+    def janitor_exited(self, pid, code):
+        dead, _deadline = self.janitors.pop(pid)
+        if code == 0:
+            LOG.info("Released the claims of worker %d", dead)
+        else:
+            LOG.error("Releasing the claims of worker %(dead)d failed "
+                      "(%(how)s); the stall timeouts will release them",
+                      {"dead": dead, "how": _describe_exit(code)})
+
+    def _run_janitor(self, dead):
+        status = 1
+        try:
+            self._enter_child()
+            self.close_socket()
+            eventlet.hubs.use_hub(_HUB)
+            self.release_claims(self.claims, dead)
+            status = 0
+        except BaseException:  # noqa: B036 - nothing may escape a child
+            LOG.exception("Releasing the claims of worker %d failed", dead)
+        finally:
+            _exit(status)
 
     def reload(self):
         """New configuration, new generation; the old one drains."""
@@ -723,8 +684,27 @@ class PosixServer(BaseServer):
                  "%(old)d old worker(s) finish their requests",
                  {"new": self.workers, "old": len(old)})
         self.manage_workers(force=True)
-        self.stop_workers(old)
+        self._replaced.update((w.pid, w) for w in old)
+        self._replaced_deadline = time.monotonic() + _READY_TIMEOUT
+        self.retire_replaced()
         return True
+
+    def retire_replaced(self):
+        """Drain the workers a reload replaced once every worker of the
+        new generation serves (or after ``_READY_TIMEOUT`` seconds), so
+        that connections are accepted throughout the reload."""
+        if not self._replaced:
+            return
+        current = [w for w in self.children.values()
+                   if w.generation == self.generation and not w.retiring]
+        ready = len(current) >= self.workers and all(
+            w.slot is None or w.slot.state == SERVING for w in current)
+        if not ready and time.monotonic() < self._replaced_deadline:
+            return
+        old = [w for pid, w in self._replaced.items()
+               if pid in self.children]
+        self._replaced = {}
+        self.stop_workers(old)
 
     def close_socket(self):
         if self.sock is not None:
@@ -737,25 +717,36 @@ class PosixServer(BaseServer):
         self._signals.close()
         if self._boot_errors is not None:
             self._boot_errors.close()
+        if self.board is not None:
+            self.board.close()
+            self.board = None
 
     # in the child
 
-    def _become_worker(self, mask):
+    def _enter_child(self):
+        """What every child of the supervisor does first."""
+        self._signals.close()
+        self.set_signal_handler(_SUPERVISOR_SIGNALS, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, self._signal_mask)
+        self.children = {}
+        self.janitors = {}
+
+    def _become_worker(self, slot):
         status = 1
         try:
-            self._signals.close()
-            self.set_signal_handler(_SUPERVISOR_SIGNALS, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            self.children = {}
-            status = self.run_child()
+            self._enter_child()
+            status = self.run_child(slot)
         except BaseException:  # noqa: B036 - nothing may escape a child
             LOG.exception("Worker %d crashed", os.getpid())
         finally:
             _exit(status)
 
-    def run_child(self):
+    def run_child(self, slot=None):
         """Boot, then serve; the worker's exit status."""
         parent = os.getppid()
+        if slot is not None:
+            slot.claim(os.getpid())
+        claim_records.activate(self.claims)
         eventlet.hubs.use_hub(_HUB)  # a hub of its own
         reason = self.boot_or_say_why()
         if reason is not None:
@@ -764,11 +755,8 @@ class PosixServer(BaseServer):
             if self._boot_errors is not None:
                 self._boot_errors.report(reason)
             return WORKER_BOOT_ERROR
-        self._signals = SignalQueue()
-        self.set_signal_handler(_SERVE_SIGNALS, self._signals.record)
-        eventlet.spawn_n(self.watch_signals)
-        eventlet.spawn_n(self._watch_parent, parent)
-        self.run_server()
+        self.worker = self.make_worker(slot)
+        self.worker.run(parent=parent)
         return 0
 
     def boot_or_say_why(self):
@@ -780,14 +768,6 @@ class PosixServer(BaseServer):
             LOG.debug("The worker's boot error", exc_info=True)
             return describe_error(e)
         return None
-
-    def _watch_parent(self, parent):
-        while os.getppid() == parent:
-            eventlet.sleep(1.0)
-        if not self.draining:
-            LOG.warning("Worker %d: the supervisor is gone; stopping",
-                        os.getpid())
-            self.stop_accepting()
 
 
 Server = PosixServer  # the name Glance's own tools use
@@ -802,23 +782,11 @@ def _describe_exit(code):
     return "exit status %d" % code
 
 
-def _exit(status):
-    """Leave the process now, logs flushed, no cleanup of the parent's."""
-    for handler in list(std_logging.getLogger().handlers):
-        try:
-            handler.flush()
-        except Exception:  # noqa: BLE001,S110 - exiting anyway
-            pass
-    sys.stdout.flush()
-    sys.stderr.flush()
-    _os._exit(status)
-
-
-def _conf_value(name):
+def _kill(pid, sig):
     try:
-        return getattr(CONF, name)
-    except cfg.NoSuchOptError:
-        return None  # a CLI option the process did not register
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _setup_logging():
@@ -826,15 +794,3 @@ def _setup_logging():
         logging.setup(CONF, "glance")
     except cfg.NoSuchOptError:
         pass  # oslo.log options not registered: not set up by bootstrap
-
-
-def _attach_debugger():
-    try:
-        import pydevd
-    except ImportError:
-        LOG.warning("pydev_worker_debug_host is set but pydevd is not "
-                    "installed")
-        return
-    pydevd.settrace(CONF.pydev_worker_debug_host,
-                    port=CONF.pydev_worker_debug_port,
-                    stdoutToServer=True, stderrToServer=True)

@@ -79,8 +79,8 @@ class Request(webob.Request):
         if "," in self.headers["Range"]:
             # webob would silently keep only the first range
             raise exception.BadRequest(_(
-                "Requests for multiple ranges are not supported; make one "
-                "request per range instead."))
+                "Requests with multiple ranges are not supported in Glance. "
+                "You may make multiple single-range requests instead."))
         req_range = self.range
         if req_range is None:
             # webob could not parse it: Glance answers 416 here.
@@ -116,7 +116,9 @@ class Middleware:
     ``process_response``.
 
     ``process_request`` may return a response to short-circuit the app.
-    Every response leaving any middleware carries the request id.
+    The request id is made here (``request_id_for``); the context
+    middleware puts it on the responses to requests it built a context
+    for, as Glance does (not on version documents nor on a 401).
     """
 
     def __init__(self, application):
@@ -136,7 +138,7 @@ class Middleware:
 
     @webob.dec.wsgify(RequestClass=Request)
     def __call__(self, req):
-        rid = request_id_for(req.environ)
+        request_id_for(req.environ)
         try:
             response = check_url_encoding(req) or self.process_request(req)
         except Exception as e:
@@ -146,10 +148,7 @@ class Middleware:
         if response is None:
             response = req.get_response(self.application)
         response.request = req
-        response = self.process_response(response)
-        if REQUEST_ID_HEADER not in response.headers:
-            response.headers[REQUEST_ID_HEADER] = rid
-        return response
+        return self.process_response(response)
 
 
 def check_url_encoding(req):
@@ -184,8 +183,9 @@ class APIMapper(routes.Mapper):
             return result[0], result[1]
         return routes.Mapper.routematch(self, url, environ)
 
-    def connect_methods(self, path, controller, actions):
-        """Route ``path`` by HTTP method, 405 with ``Allow`` for the rest.
+    def connect_methods(self, path, controller, actions, reject=True):
+        """Route ``path`` by HTTP method, 405 with ``Allow`` for the rest
+        (with ``reject`` false, they match nothing here: 404).
 
         ``actions`` maps methods to controller actions, e.g.
         ``{"GET": "show", "DELETE": "delete"}``.
@@ -193,6 +193,8 @@ class APIMapper(routes.Mapper):
         for method, action in actions.items():
             self.connect(path, controller=controller, action=action,
                          conditions={"method": [method]})
+        if not reject:
+            return
         allowed = ", ".join(actions)
         self.connect(path, controller=RejectMethodController.resource(),
                      action="reject", allowed_methods=allowed)
@@ -306,6 +308,14 @@ def read_body(request, limit=None):
     return data
 
 
+def empty_response(status=204):
+    """An answer with no body, headed as Glance's are (webob's default
+    ``text/html; charset=UTF-8`` and ``Content-Length: 0``)."""
+    response = webob.Response()
+    response.status_int = status
+    return response
+
+
 class JSONResponseSerializer:
     """Writes an action's result as a JSON response body."""
 
@@ -327,13 +337,14 @@ class JSONResponseSerializer:
         response.body = body.encode("utf-8")
 
 
-def _exception_response(exc):
+def exception_response(exc):
     """The webob HTTP error for one of our exceptions."""
     cls = webob.exc.status_map.get(exc.code, webob.exc.HTTPInternalServerError)
     headers = list((exc.headers or {}).items())
-    if exc.code == 415:
-        # webob's 415 page shows the detail, not an explanation (as Glance)
+    if exc.shown == "after":     # after webob's sentence, as the detail
         return cls(detail=str(exc), headers=headers)
+    if exc.shown == "status":    # webob's sentence only
+        return cls(headers=headers)
     return cls(explanation=str(exc), headers=headers)
 
 
@@ -368,9 +379,9 @@ class Resource:
         except webob.exc.HTTPException as e:
             return translate_exception(request, e)
         except exception.GlanceException as e:
-            if e.code >= 500:
+            if e.code >= 500 and not getattr(e, "public", False):
                 return self._internal_error(request, e)
-            return translate_exception(request, _exception_response(e))
+            return translate_exception(request, exception_response(e))
         except Exception as e:  # noqa: BLE001 - the last line of defence
             return self._internal_error(request, e)
 

@@ -46,12 +46,17 @@ from glance.db.images import (
 from glance.db.members import (
     image_member_count, image_member_create, image_member_delete,
     image_member_find, image_member_update)
+from glance.db.pending_delete import (
+    image_destroy_delayed, image_restore, image_scrubbed, location_claim,
+    location_release, pending_images)
 from glance.db.tasks import (
     task_create, task_delete, task_get, task_get_all, task_update,
     tasks_delete_expired, tasks_get_by_image)
 
 __all__ = [
     "image_count", "image_count_for_owner", "image_create", "image_destroy",
+    "image_destroy_delayed", "image_restore", "image_scrubbed",
+    "location_claim", "location_release", "pending_images",
     "image_get", "image_get_all", "image_location_add",
     "image_location_delete", "image_location_update", "image_member_count",
     "image_member_create", "image_member_delete", "image_member_find",

@@ -4,6 +4,23 @@ A page costs a constant number of statements: one for the marker, one for
 the page of images, and one for the properties, tags and locations of all
 the images on it. Queries are SQLAlchemy Core over the tables' columns
 (``Image`` is ``images.c``), without the ORM.
+
+A page costs the same at 1,000 images as at 1,000,000: the rows a viewer
+may see are split into disjoint parts that each are one range of an index
+in the sort order (``ix_images_*_created_at``, ``ix_images_*_name``:
+the owner's images, each visibility, all live images), so each part is
+read in order and stops after ``limit`` rows (the database never collects
+and sorts every visible image), and the page is the first ``limit`` rows
+of their UNION ALL. A part is:
+
+- one branch of who sees what: a project's own images, the public (or
+  community) images of others, the shared images of others it is a member
+  of (found through ``image_members``), instead of one OR an index cannot
+  follow;
+- one range of the first sort key: its NULLs and its values apart (so a
+  plain index order is also ours, where NULL sorts below every value),
+  and past a marker, a bound the index seeks to (``created_at <= x``)
+  rather than an OR it would have to scan up to.
 """
 import datetime
 
@@ -24,6 +41,24 @@ NULLABLE_SORT_KEYS = frozenset((
     "name", "container_format", "disk_format", "size", "updated_at",
     "owner", "virtual_size"))
 MEMBER_STATUSES = ("accepted", "pending", "rejected", "all")
+MYSQL = ("mysql", "mariadb")
+# The listing indexes end with the sort key they follow.
+ORDERED_BY = ("created_at", "name")
+
+
+def _mysql_seek_hint(first_key):
+    """Past a marker, MariaDB reads the index of the sort order from its
+    equal key parts (``ref``: deleted, os_hidden) and filters its way to
+    the marker, unless it found that index's range cheaper than a table
+    scan and than any other index's range, which it will not for a bound
+    in the middle of a large index. Ruling out the table scan and the
+    indexes of the other order makes it seek to the marker."""
+    if first_key not in ORDERED_BY:
+        return None
+    others = tuple("_" + key for key in ORDERED_BY if key != first_key)
+    return "FORCE INDEX (PRIMARY, %s)" % ", ".join(sorted(
+        index.name for index in common.IMAGE.indexes
+        if not index.name.endswith(others)))
 
 # Filters on a base column: a value, or a list meaning "any of" (in:).
 COLUMN_FILTERS = frozenset((
@@ -55,24 +90,93 @@ def image_get_all(filters=None, marker=None, limit=None, sort_key=None,
     keys, dirs = common.sort_spec(sort_key, sort_dir, SORT_KEYS,
                                   "created_at", ("created_at", "id"))
     visibility = filters.pop("visibility", None)
-    conditions = [common.live(Image),
-                  viewer_clause(visibility, project_id, is_admin,
-                                member_status)]
-    conditions.extend(filter_clauses(filters))
+    branches = viewer_branches(visibility, project_id, is_admin,
+                               member_status)
+    mysql = db_session.get_engine().dialect.name in MYSQL
+    conditions = [common.live(Image)]
+    conditions.extend(filter_clauses(filters, probe_per_row=mysql))
     if limit == 0:
         return []
     with db_session.connection(write=False) as session:
+        marker_row = None
         if marker is not None:
             marker_row = _marker_row(session, marker, project_id, is_admin)
             conditions.append(common.after_marker(Image, marker_row, keys,
                                                   dirs))
-        query = (sa.select(common.IMAGE).where(*conditions)
-                 .order_by(*common.order_by(Image, keys, dirs,
-                                            NULLABLE_SORT_KEYS)))
-        if limit is not None:
-            query = query.limit(limit)
-        rows = session.execute(query).all()
+        ranges = _first_key_ranges(keys[0], dirs[0], marker_row)
+        parts = [(sa.and_(branch, bound), null and mysql)
+                 for branch in branches for bound, null in ranges]
+        hint = _mysql_seek_hint(keys[0]) if mysql and marker_row else None
+        rows = session.execute(_page_query(parts, conditions, keys, dirs,
+                                           limit, hint)).all()
         return common.image_dicts(session, rows)
+
+
+def _page_query(parts, conditions, keys, dirs, limit, hint=None):
+    """The first ``limit`` images of the UNION ALL of the disjoint
+    ``parts`` (condition, whether its first sort key is NULL), each read
+    in index order and cut at ``limit`` itself."""
+    if len(parts) == 1:
+        return _part_query(common.IMAGE, parts[0], conditions, keys, dirs,
+                           limit, hint)
+    # the parts carry only the id and the sort keys; the page's rows are
+    # read by id once the page is known
+    columns = [Image.id] + [getattr(Image, key) for key in keys
+                            if key != "id"]
+    page = sa.union_all(*(
+        sa.select(_part_query(columns, part, conditions, keys, dirs,
+                              limit, hint).subquery())
+        for part in parts)).subquery("page")
+    query = (sa.select(common.IMAGE)
+             .join_from(common.IMAGE, page, Image.id == page.c.id)
+             .order_by(*common.order_by(page.c, keys, dirs,
+                                        NULLABLE_SORT_KEYS)))
+    if limit is not None:
+        query = query.limit(limit)
+    return query
+
+
+def _part_query(columns, part, conditions, keys, dirs, limit, hint):
+    condition, null = part
+    query = (sa.select(*_as_list(columns)).where(condition, *conditions)
+             .order_by(*_part_order(keys, dirs, null)))
+    for dialect in MYSQL if hint else ():
+        query = query.with_hint(common.IMAGE, hint, dialect_name=dialect)
+    return query if limit is None else query.limit(limit)
+
+
+def _part_order(keys, dirs, null):
+    """ORDER BY of one part: the first key plainly (a part holds either
+    its NULLs or its values), so the order is an index's order, or not at
+    all where it is NULL throughout (``null``: for MariaDB, which would
+    sort rather than see the order of the index after ``name IS NULL``;
+    PostgreSQL needs the key to see it); later keys with NULLs sorting
+    lowest, as in ``common.order_by``."""
+    first = getattr(Image, keys[0])
+    terms = [] if null else [first.asc() if dirs[0] == "asc"
+                             else first.desc()]
+    return terms + common.order_by(Image, keys[1:], dirs[1:],
+                                   NULLABLE_SORT_KEYS)
+
+
+def _first_key_ranges(key, direction, marker_row):
+    """Disjoint conditions on the first sort key covering every row
+    past ``marker_row`` (None: every row): NULLs apart from values, and
+    past a marker a bound an index seeks to. ``after_marker`` still
+    decides the ties. Each comes with whether the key is NULL in it."""
+    column = getattr(Image, key)
+    nullable = key in NULLABLE_SORT_KEYS
+    values, nulls = (column.is_not(None), False), (column.is_(None), True)
+    if marker_row is None:
+        return [values, nulls] if nullable else [(sa.true(), False)]
+    value = getattr(marker_row, key)
+    if value is None:  # NULL is the lowest value
+        return [nulls, values] if direction == "asc" else [nulls]
+    value = sa.literal(value, type_=column.type)
+    if direction == "asc":
+        return [(column >= value, False)]
+    bound = (column <= value, False)
+    return [bound, nulls] if nullable else [bound]
 
 
 def _marker_row(session, marker, project_id, is_admin):
@@ -86,14 +190,15 @@ def _marker_row(session, marker, project_id, is_admin):
 
 
 def _membership(project_id, member_status):
-    """EXISTS a live membership of ``project_id`` in the outer image."""
+    """The image is one ``project_id`` is a live member of: an IN over
+    the project's memberships, which every backend can read first (a
+    project is a member of few images) rather than probe per image."""
     member = models.ImageMember.__table__.c
-    query = sa.select(member.id).where(
-        member.image_id == Image.id, member.member == project_id,
-        common.live(member))
+    query = sa.select(member.image_id).where(
+        member.member == project_id, common.live(member))
     if member_status != "all":
         query = query.where(member.status == member_status)
-    return query.exists()
+    return Image.id.in_(query)
 
 
 def viewer_clause(visibility, project_id, is_admin, member_status):
@@ -139,8 +244,38 @@ def viewer_clause(visibility, project_id, is_admin, member_status):
     }[visibility]()
 
 
-def filter_clauses(filters):
-    """SQL conditions for the (visibility-less) ``filters`` dict."""
+def viewer_branches(visibility, project_id, is_admin, member_status):
+    """``viewer_clause`` as disjoint conditions, each one range of an
+    index (owner, visibility) or of the membership table, whose union is
+    what the viewer sees."""
+    clause = viewer_clause(visibility, project_id, is_admin, member_status)
+    if is_admin or project_id is None or visibility not in (
+            None, "all", "shared"):
+        return [clause]
+    owned = Image.owner == project_id
+    others = sa.or_(Image.owner != project_id, Image.owner.is_(None))
+    # read from the project's memberships: SQLite would rather walk the
+    # index of every shared image in order, unless the visibility is
+    # hidden from it (a no-op COALESCE: the column is NOT NULL)
+    shared_with_me = sa.and_(
+        sa.func.coalesce(Image.visibility, "") == "shared", others,
+        _membership(project_id, member_status))
+    if visibility == "shared":
+        return [sa.and_(Image.visibility == "shared", owned),
+                shared_with_me]
+    public = sa.and_(Image.visibility == "public", others)
+    if visibility is None:
+        return [owned, public, shared_with_me]
+    community = sa.and_(Image.visibility == "community", others)
+    return [owned, public, community, shared_with_me]
+
+
+def filter_clauses(filters, probe_per_row=False):
+    """SQL conditions for the (visibility-less) ``filters`` dict.
+
+    ``probe_per_row``: tag and property filters as a correlated lookup
+    per image (MySQL), not an EXISTS; see ``_has``.
+    """
     clauses = []
     if "os_hidden" not in filters:
         clauses.append(Image.os_hidden == sa.false())
@@ -158,9 +293,10 @@ def filter_clauses(filters):
         elif key == "size_max":
             clauses.append(Image.size <= _to_int(key, value))
         elif key == "tags":
-            clauses.extend(_tag_clause(tag) for tag in _as_list(value))
+            clauses.extend(_tag_clause(tag, probe_per_row)
+                           for tag in _as_list(value))
         else:
-            clauses.append(_property_clause(key, value))
+            clauses.append(_property_clause(key, value, probe_per_row))
     return clauses
 
 
@@ -237,19 +373,32 @@ def _to_datetime(value):
     return value
 
 
-def _tag_clause(tag):
+def _has(query, probe_per_row):
+    """The outer image has a row of ``query`` (one selecting an id).
+
+    MariaDB turns an EXISTS into an IN it materializes first: every
+    image_tags row of a tag (a linear scan) before the first image of a
+    page is read. A scalar subquery (``... LIMIT 1) IS NOT NULL``) stays
+    a lookup by image id for each image read in index order.
+    """
+    if probe_per_row:
+        return query.limit(1).scalar_subquery().is_not(None)
+    return query.exists()
+
+
+def _tag_clause(tag, probe_per_row=False):
     tags = common.TAG.c
-    return sa.select(tags.id).where(
+    return _has(sa.select(tags.id).where(
         tags.image_id == Image.id, tags.value == tag,
-        common.live(tags)).exists()
+        common.live(tags)), probe_per_row)
 
 
-def _property_clause(name, value):
+def _property_clause(name, value, probe_per_row=False):
     props = common.PROPERTY.c
     if isinstance(value, (list, tuple, set)):
         value = [str(v) for v in value]
     else:
         value = str(value)
-    return sa.select(props.id).where(
+    return _has(sa.select(props.id).where(
         props.image_id == Image.id, props.name == name,
-        _match(props.value, value), common.live(props)).exists()
+        _match(props.value, value), common.live(props)), probe_per_row)

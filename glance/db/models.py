@@ -66,11 +66,25 @@ class Image(SoftDeleteMixin, Base):
 
     __tablename__ = "images"
     __table_args__ = (
-        sa.Index("ix_images_owner", "owner"),
-        sa.Index("ix_images_visibility", "visibility"),
         sa.Index("ix_images_status", "status"),
-        sa.Index("ix_images_created_at", "created_at"),
         sa.Index("ix_images_os_hash_value", "os_hash_value"),
+        # Listing (glance.db.image_query): each index is one part of what a
+        # viewer sees (all live images, an owner's, a visibility's) in a
+        # sort order (created_at or name, then the tie-breakers), so a
+        # page reads ``limit`` rows of it, not every visible image.
+        # Made by the migration 0003_list_indexes.
+        sa.Index("ix_images_live_created_at", "deleted", "os_hidden",
+                 "created_at", "id"),
+        sa.Index("ix_images_live_name", "deleted", "os_hidden", "name",
+                 "created_at", "id"),
+        sa.Index("ix_images_owner_created_at", "owner", "deleted",
+                 "os_hidden", "created_at", "id"),
+        sa.Index("ix_images_owner_name", "owner", "deleted", "os_hidden",
+                 "name", "created_at", "id"),
+        sa.Index("ix_images_visibility_created_at", "visibility", "deleted",
+                 "os_hidden", "created_at", "id"),
+        sa.Index("ix_images_visibility_name", "visibility", "deleted",
+                 "os_hidden", "name", "created_at", "id"),
         MYSQL_TABLE_ARGS,
     )
 
@@ -318,3 +332,6 @@ class MetadefNamespaceResourceType(MetadefTimestamps, Base):
         "metadef_namespaces.id"), primary_key=True, nullable=False)
     properties_target = sa.Column(sa.String(80))
     prefix = sa.Column(sa.String(80))
+
+
+from glance.db import cache_models  # noqa: E402,F401 - its tables are ours

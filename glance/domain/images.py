@@ -65,7 +65,7 @@ def check_min_values(values):
         if value < 0:
             raise exception.InvalidParameterValue(
                 value=value, param=key,
-                extra_msg=_("Cannot be a negative value."))
+                extra_msg=_("Cannot be a negative value"))
         if value > INT32_MAX:
             raise exception.Invalid(
                 _("'%(key)s' value out of range, must not exceed "

@@ -39,9 +39,11 @@ image_cache_opts = [
                help=_("Base directory of the image cache; defaults to "
                       "'image-cache' under state_path.")),
     cfg.StrOpt("image_cache_driver", default="sqlite",
-               help=_("Driver keeping the index of the image cache. Only "
-                      "'sqlite' is available; other names fall back to "
-                      "it.")),
+               help=_("Driver keeping the index of the image cache: "
+                      "'sqlite' (a file in image_cache_dir) or "
+                      "'centralized_db' (the main database, per node: "
+                      "needs worker_self_reference_url); other names "
+                      "fall back to 'sqlite'.")),
     cfg.IntOpt("image_cache_max_size", default=10 * 1024 ** 3, min=0,
                help=_("Size in bytes the pruner brings the image cache "
                       "down to (least recently used images go first).")),
@@ -134,6 +136,12 @@ class ImageCache:
 
     def get_image_size(self, image_id):
         return self.driver.get_image_size(image_id)
+
+    def get_cached_nodes(self, image_id):
+        """URLs of the nodes caching ``image_id``: the ``centralized_db``
+        driver knows them; None from a driver that knows only its node."""
+        nodes = getattr(self.driver, "get_cached_nodes", None)
+        return nodes(image_id) if nodes is not None else None
 
     # --- changes ---
 

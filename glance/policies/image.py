@@ -89,6 +89,9 @@ image_policies = [
     _rule("copy_image", base.ADMIN,
           "Copy an active image's data to more stores.", "POST",
           "/v2/images/{image_id}/import", deprecated=False),
+    _rule("list_cached_nodes", base.ADMIN,
+          "Get all nodes where specified image is cached.", "GET",
+          "/v2/cache/nodes/{image_id}", deprecated=False),
 ]
 
 

@@ -83,7 +83,7 @@ def _entry(row):
 
 def queue_image(context, image_id):
     """Queue an active image for the prefetcher, which starts at once."""
-    image = images.find_image(context, image_id)
+    image = images.find_image(context, image_id, _("Image %s not found."))
     policy.enforce(context, "cache_image", policy.image_target(image,
                                                                context))
     if image["status"] != "active":
@@ -142,15 +142,56 @@ def clean(context):
     return {"total_files_cleaned": files, "total_bytes_cleaned": nbytes}
 
 
-def cache_nodes(context, image_id, self_url=None):
-    """URLs of the nodes holding ``image_id`` in their cache: this one,
-    when it does (the SQLite index knows only its own node)."""
-    image = images.find_image(context, image_id)
-    policy.enforce(context, "cache_list", policy.image_target(image,
-                                                              context))
-    if not get_cache().is_cached(image_id):
-        return []
-    return [CONF.worker_self_reference_url or self_url]
+# --- the legacy routes (glance-cache-manage's cached_images and
+# queued_images): as in Glance, the one ``manage_image_cache`` policy for
+# all of them, and a queued image waits for the prefetcher's next run.
+
+def legacy_list(context):
+    policy.enforce(context, "manage_image_cache")
+    cache = get_cache()
+    return {"cached_images": [_entry(e) for e in cache.get_cached_images()],
+            "queued_images": cache.get_queued_images()}
+
+
+def legacy_queue(context, image_id):
+    policy.enforce(context, "manage_image_cache")
+    images.find_image(context, image_id)  # queue files of images only
+    get_cache().queue_image(image_id)
+
+
+def legacy_delete(context, image_id, cached=True, queued=True):
+    policy.enforce(context, "manage_image_cache")
+    images.find_image(context, image_id)
+    cache = get_cache()
+    if cached:
+        cache.delete_cached_image(image_id)
+    if queued:
+        cache.delete_queued_image(image_id)
+
+
+def legacy_clear(context, target):
+    """Empty the cache or the queue; the number of entries removed."""
+    policy.enforce(context, "manage_image_cache")
+    cache = get_cache()
+    if target == "cache":
+        return cache.delete_all_cached_images()
+    return cache.delete_all_queued_images()
+
+
+def cache_nodes(context, image_id):
+    """URLs of the nodes whose cache holds ``image_id``, as Glance
+    answers: ``list_cached_nodes`` policy first, then 409 unless the
+    ``centralized_db`` driver (the one that knows every node) is used,
+    then 404 for an image the caller cannot see."""
+    policy.enforce(context, "list_cached_nodes", {})
+    nodes = None
+    if CONF.image_cache_driver == "centralized_db":
+        images.find_image(context, image_id, _("Image %s not found."))
+        nodes = get_cache().get_cached_nodes(image_id)
+    if nodes is None:
+        LOG.warning("Centralized caching is not enabled")
+        raise exception.Conflict(_("Centralized caching is not enabled"))
+    return nodes
 
 
 # --- the prefetcher in the daemon ---

@@ -70,16 +70,75 @@ def stores_info(context, detail=False):
             entry["read-only"] = "true"
         if detail:
             entry["type"] = store_type
-            entry["properties"] = {}
+            entry["properties"] = _properties(store_id, store_type)
+            entry["weight"] = store_weight(store_id)
         stores.append(entry)
     return {"stores": stores}
 
 
-def _description(store_id):
+def _store_option(store_id, name, default=None):
+    """``[<store_id>] <name>``; glance_store resets the defaults of its
+    options to None once the stores are made (they keep their values),
+    so an unset option reads as its declared default."""
     try:
-        return getattr(CONF, store_id).store_description
-    except (cfg.NoSuchOptError, cfg.NoSuchGroupError, AttributeError):
-        return None
+        group = getattr(CONF, store_id)
+        value = getattr(group, name)
+        if value is None:
+            value = group._group._opts[name]["opt"].default
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError, AttributeError,
+            KeyError):
+        return default
+    return default if value is None else value
+
+
+def _description(store_id):
+    return _store_option(store_id, "store_description")
+
+
+# What stores/detail shows of each store type's configuration, as Glance
+# does: {type: ((shown name, option name, default), ...)}
+_PROPERTIES = {
+    "file": (("data_dir", "filesystem_store_datadir", None),
+             ("chunk_size", "filesystem_store_chunk_size", 65536),
+             ("thin_provisioning", "filesystem_thin_provisioning", False)),
+    "rbd": (("chunk_size", "rbd_store_chunk_size", 8),
+            ("pool", "rbd_store_pool", "images"),
+            ("thin_provisioning", "rbd_thin_provisioning", False)),
+    "cinder": (("volume_type", "cinder_volume_type", None),
+               ("use_multipath", "cinder_use_multipath", False)),
+    "swift": (("container", "swift_store_container", None),
+              ("large_object_size", "swift_store_large_object_size", None),
+              ("large_object_chunk_size",
+               "swift_store_large_object_chunk_size", None)),
+    "s3": (("large_object_size", "s3_store_large_object_size", None),
+           ("large_object_chunk_size", "s3_store_large_object_chunk_size",
+            None),
+           ("thread_pools", "s3_store_thread_pools", None)),
+}
+
+
+def _properties(store_id, store_type):
+    props = {shown: _store_option(store_id, option, default)
+             for shown, option, default in _PROPERTIES.get(store_type, ())}
+    if store_type == "rbd" and isinstance(props["chunk_size"], int):
+        props["chunk_size"] *= 1024 * 1024   # configured in MiB
+    return props
+
+
+def store_weight(store_id):
+    """The ``[<store>] weight`` option (0 when unset or unknown): the
+    stores of an image are listed heaviest first."""
+    weight = _store_option(store_id, "weight", 0) if store_id else 0
+    return weight if isinstance(weight, int) else 0
+
+
+def sort_locations(locations):
+    """``locations`` heaviest store first (stable), as Glance orders an
+    image's locations in multi-store deployments."""
+    if not enabled_backends():
+        return list(locations)
+    return sorted(locations, key=lambda loc: store_weight(
+        (loc.get("metadata") or {}).get("store")), reverse=True)
 
 
 def usage(context):

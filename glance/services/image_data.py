@@ -15,6 +15,12 @@ taken over by the next upload (or stage) attempt: it is put back to
 ``queued``, the leftover data is removed and the new upload proceeds.
 An old upload that wakes up after such a takeover notices it at its next
 heartbeat, ends without touching the new owner's data and answers 409.
+
+That timeout is the fallback for a node that dies whole: each claim is
+also recorded with the worker process holding it (``glance.common.
+claims``), and when a glance-api worker dies its supervisor has the
+claim released at once (:func:`release_abandoned`, through
+``glance.services.recovery``).
 """
 import datetime
 import time
@@ -23,10 +29,14 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from glance.api import policy
+from glance.common import claims
 from glance.common import exception
 from glance.db import api as db
+from glance.db import leases
 from glance.domain import images as rules
 from glance.i18n import _
+from glance import notifier
+from glance.services import forwarding
 from glance.services import images
 from glance import store
 
@@ -64,47 +74,77 @@ class ImageDataMissing(exception.Gone):
 
 # --- claiming an image for new data ---
 
-def _utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-
-
 def _stalled(image, status):
-    """Whether ``image`` is stuck in ``status`` by a dead upload."""
+    """Whether ``image`` is stuck in ``status`` by a dead upload (judged
+    on the database's clock: the upload may be another node's)."""
     timeout = CONF.saving_stall_timeout
     if not timeout or image["status"] != status:
         return False
     if status == "uploading" and image["size"] is not None:
         return False  # staged and waiting for its import: not stuck
     updated = image["updated_at"] or image["created_at"]
-    return updated < _utcnow() - datetime.timedelta(seconds=timeout)
+    return leases.silent_for(updated) > datetime.timedelta(seconds=timeout)
 
 
 def _take_over(image):
     """Put a stalled image back to ``queued`` after removing what its
     dead upload left behind; the image as it is now.
 
-    The status compare-and-set cannot tell a stalled upload from one
-    claimed a moment ago, so the image is read again just before: two
-    attempts racing within milliseconds on the same stuck image are the
-    window left.
+    The takeover is claimed first by one compare-and-set on the
+    database's clock (still ``status``, still silent for
+    ``saving_stall_timeout``): of several attempts, on any nodes, one
+    wins; a heartbeat of the upload arriving first defeats them all.
     """
     status = image["status"]
+    since = image["updated_at"]
+    if not leases.take_over_image(image["id"], status,
+                                  CONF.saving_stall_timeout,
+                                  unsized=status == "uploading"):
+        return db.image_get(image["id"])
     image = db.image_get(image["id"])
-    if not _stalled(image, status):
-        return image
+    reset = _reset(image, status)
+    if reset is None:
+        return db.image_get(image["id"])  # someone else moved it first
+    LOG.warning("Image %(id)s was stuck in '%(status)s' since %(since)s; "
+                "taking over its upload", {"id": image["id"],
+                                           "status": status,
+                                           "since": since})
+    return reset
+
+
+def _reset(image, status):
+    """Remove what a dead upload (``saving``) or stage (``uploading``) of
+    ``image`` left and put the image back to ``queued``; the image, or
+    None if it was no longer ``status``."""
     if status == "uploading":
         store.delete_staged_data(image["id"])
     elif not image["locations"]:
         store.discard_leftover_data(image["id"])
     try:
-        image = db.image_update(image["id"], {"status": "queued"},
-                                from_state=status)
+        return db.image_update(image["id"], {"status": "queued"},
+                               from_state=status)
     except exception.Conflict:
-        return db.image_get(image["id"])  # someone else moved it first
-    LOG.warning("Image %(id)s was stuck in '%(status)s' since %(since)s; "
-                "taking over its upload", {"id": image["id"],
-                                           "status": status,
-                                           "since": image["updated_at"]})
+        return None
+
+
+def release_abandoned(image_id, status):
+    """Give back the image of an upload (``saving``) or stage
+    (``uploading``) whose worker process died: its partial data is
+    removed and it goes back to ``queued``. The image, or None if it
+    had moved on (the upload ended, or the stage finished)."""
+    try:
+        image = db.image_get(image_id)
+    except exception.NotFound:
+        return None
+    if image["status"] != status or (status == "uploading"
+                                     and image["size"] is not None):
+        return None
+    image = _reset(image, status)
+    if image is not None:
+        LOG.warning("Image %(id)s: its %(what)s died with its worker "
+                    "process; the image is back to 'queued'",
+                    {"id": image_id, "what": "stage" if status ==
+                     "uploading" else "upload"})
     return image
 
 
@@ -133,11 +173,11 @@ def _check_formats_set(image):
                if not image.get(key)]
     if len(missing) == 1:
         raise exception.BadRequest(
-            _("Property %s must be set before image data can be saved.")
+            _("Property %s must be set prior to saving data.")
             % missing[0])
     if missing:
         raise exception.BadRequest(
-            _("Properties %s must be set before image data can be saved.")
+            _("Properties %s must be set prior to saving data.")
             % ", ".join(missing))
 
 
@@ -148,15 +188,23 @@ class Ownership:
     answers False when a later attempt took the image over.
     """
 
-    def __init__(self, image):
+    def __init__(self, image, kind="upload"):
         self.image_id = image["id"]
         self.status = image["status"]
-        self.updated_at = image["updated_at"]
         timeout = CONF.saving_stall_timeout
         self.timeout = timeout or None
         self.interval = max(timeout / 4.0, 0.05) if timeout else 3600.0
         self.last = time.monotonic()
         self.lost = False
+        # the claim's first heartbeat, on the database's clock
+        self.updated_at = leases.touch_image(self.image_id, self.status) \
+            or image["updated_at"]
+        self.claim = claims.hold(kind, self.image_id, self.status)
+
+    def end(self):
+        """The upload no longer holds its image (about to give it back,
+        or done): forget the claim's record."""
+        self.claim.end()
 
     def __call__(self):
         return self.renew()
@@ -176,13 +224,12 @@ class Ownership:
                 LOG.warning("Upload of image %s lost its image to a later "
                             "attempt", self.image_id)
                 self.lost = True
+                self.end()
                 return False
-        try:
-            image = db.image_update(self.image_id, {},
-                                    from_state=self.status)
-        except (exception.Conflict, exception.NotFound):
-            raise ImageGoneDuringUpload(image_id=self.image_id) from None
-        self.updated_at = image["updated_at"]
+        stamp = leases.touch_image(self.image_id, self.status)
+        if stamp is None:
+            raise ImageGoneDuringUpload(image_id=self.image_id)
+        self.updated_at = stamp
         self.last = time.monotonic()
         return True
 
@@ -204,6 +251,7 @@ class Ownership:
 
 def _release(ownership):
     """Give a failed upload's image back to ``queued`` (if still ours)."""
+    ownership.end()
     if ownership.lost:
         return
     try:
@@ -230,6 +278,7 @@ def upload(context, image_id, data, size=None, store_id=None):
     policy.enforce_image_action(context, "upload_image", image)
     image = _claim(image, "saving")
     owner = Ownership(image)
+    notifier.image_prepare(image, store_id)
     try:
         if not image["locations"]:
             store.discard_leftover_data(image_id, store_id)
@@ -238,7 +287,10 @@ def upload(context, image_id, data, size=None, store_id=None):
     except BaseException:
         _release(owner)
         raise
-    return _activate(image, result, owner)
+    try:
+        return notifier.image_uploaded(_activate(image, result, owner))
+    finally:
+        owner.end()
 
 
 def _activate(image, result, owner):
@@ -300,17 +352,26 @@ def stage(context, image_id, data, size=None):
     image = images.find_image(context, image_id)
     policy.enforce_image_action(context, "modify_image", image)
     image = _claim(image, "uploading")
-    owner = Ownership(image)
+    owner = Ownership(image, kind="stage")
     try:
         result = store.stage_image(context, image, data, size=size,
                                    heartbeat=owner)
     except BaseException:
         _release(owner)
         raise
+    try:
+        return notifier.image_updated(_staged(image_id, result, owner))
+    finally:
+        owner.end()
+
+
+def _staged(image_id, result, owner):
+    """Record the staged data's size (the image stays ``uploading``);
+    on failure the staged data is removed and the image given back."""
     values = {"size": result["size"]}
-    if CONF.worker_self_reference_url:
-        values["properties"] = {
-            "os_glance_stage_host": CONF.worker_self_reference_url}
+    host = forwarding.self_url()
+    if host:   # this node holds the staged data
+        values["properties"] = {forwarding.STAGE_HOST: host}
     try:
         if not owner.check():
             raise store.UploadTakenOver(image_id=image_id)
@@ -362,9 +423,11 @@ def download(context, image_id, byte_range=None):
     size = image["size"] or 0
     if byte_range is None:
         chunks, length = _read(image, locations, 0, None)
+        chunks = notifier.image_send(context, image, chunks, length)
         return ImageData(chunks, length, checksum=image["checksum"])
     first, last = resolve_range(byte_range, size)
     chunks, length = _read(image, locations, first, last - first + 1)
+    chunks = notifier.image_send(context, image, chunks, length)
     return ImageData(chunks, length, content_range=(first, last, size))
 
 

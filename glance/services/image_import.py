@@ -6,17 +6,25 @@ Reads top to bottom as Glance's import call behaves:
    else ``modify_image``);
 2. an existing import lock (``os_glance_import_task``) is honoured
    unless its task is finished, gone, or made no progress for
-   ``[task] import_lock_timeout`` seconds (a dead worker): then the lock
-   is taken over, the old task fails and the image is put back; then
-   the image's status must fit the method (409);
+   ``[task] import_lock_timeout`` seconds (a dead worker, judged on the
+   database's clock, as the task may run on another node): then the
+   lock is taken over, the old task fails and the image is put back;
+   then the image's status must fit the method (409);
 3. resolve the target stores (``stores``, ``all_stores``, the
-   ``X-Image-Meta-Store`` header, else the default store);
+   ``X-Image-Meta-Store`` header, else the default store); a
+   glance-direct import of data staged on another node is sent there
+   (``glance.services.forwarding``), with the caller's identity;
 4. filter the web-download URI, its host resolved and every address
    checked (400, also when the host does not resolve);
 5. create the ``api_image_import`` task, take the lock together with
    the status move (``uploading``/``queued`` -> ``importing`` as one
    compare-and-set; copy-image keeps ``active``), record
    ``os_glance_importing_to_stores`` and start the task.
+
+The task runs in the worker process that took the lock, which records
+the lock as its claim (``glance.common.claims``) until the task ends: if
+that worker dies, its supervisor releases the lock at once
+(:func:`release_lock`) instead of waiting for ``import_lock_timeout``.
 """
 import datetime
 import os
@@ -28,10 +36,13 @@ from glance.api import policy
 from glance.async_ import executor as task_executor
 from glance.async_.flows import api_image_import as flow
 from glance.async_.flows import web_download
+from glance.common import claims
 from glance.common import exception
 from glance.db import api as db
+from glance.db import leases
 from glance.i18n import _
 from glance.services import discovery
+from glance.services import forwarding
 from glance.services import images
 from glance.services import tasks as task_records
 from glance import store
@@ -41,6 +52,8 @@ CONF = cfg.CONF
 
 FROM_STATUS = {"glance-direct": "uploading", "web-download": "queued",
                "glance-download": "queued", "copy-image": "active"}
+STALE_LOCK = _("Expired lock preempted")
+DEAD_WORKER = _("The worker process running the import died")
 
 
 def validate_body(body):
@@ -81,7 +94,7 @@ def import_image(context, image_id, body, store_header=None):
         policy.enforce_image_action(context, "modify_image", image)
     stolen = _check_lock(image)
     if stolen:
-        image = _undo_stale(image, stolen)
+        image = _undo_stale(image, stolen, STALE_LOCK)
     _check_status(image, method)
     stores = _stores(image, body, store_header, method)
     if not stores:
@@ -90,6 +103,9 @@ def import_image(context, image_id, body, store_header=None):
             not store.multi_store():
         raise exception.Invalid(_("All_stores_must_succeed can only be set "
                                   "with enabled_backends %s") % uri)
+    if method == "glance-direct" and forwarding.import_elsewhere(
+            context, image, body, store_header):
+        return None  # staged on another node, which imports it
     if method == "web-download" and not \
             web_download.validate_import_uri(uri):
         raise exception.Invalid(_("URI for web-download does not pass "
@@ -103,10 +119,25 @@ def import_image(context, image_id, body, store_header=None):
     except BaseException as e:
         task_records.fail(task["id"], str(e))
         raise
+    claim = claims.hold("import", image_id, task["id"])
     admin = context.elevated() if method == "copy-image" else None
-    task_executor.TaskExecutor(context, admin_context=admin) \
-        .begin_processing(task["id"])
+    try:
+        future = task_executor.TaskExecutor(
+            context, admin_context=admin).begin_processing(task["id"])
+    except BaseException:
+        claim.end()
+        raise
+    _end_with(future, claim)
     return task["id"]
+
+
+def _end_with(future, claim):
+    """End ``claim`` when the task's ``future`` is done."""
+    add_done_callback = getattr(future, "add_done_callback", None)
+    if add_done_callback is None:
+        claim.end()   # not a future: the task ran already
+    else:
+        add_done_callback(lambda _future: claim.end())
 
 
 def _check_status(image, method):
@@ -134,8 +165,8 @@ def _check_status(image, method):
 # --- the import lock ---
 
 def _busy_message(image_id):
-    return _("New operation on image '%s' is not permitted as prior "
-             "operation is still in progress") % image_id
+    # Glance's words (the image id is in the URL already)
+    return _("Image has active task")
 
 
 def _check_lock(image):
@@ -152,9 +183,11 @@ def _check_lock(image):
         return holder
     if task["status"] in task_records.FINISHED:
         return holder
-    age = task_records.utcnow() - (task["updated_at"] or
-                                   task["created_at"])
-    if age < datetime.timedelta(seconds=CONF.task.import_lock_timeout):
+    # the database's clock, not this node's: the task may run elsewhere
+    timeout = CONF.task.import_lock_timeout
+    age = leases.silent_for(task["updated_at"] or task["created_at"])
+    if age < datetime.timedelta(seconds=timeout) or \
+            not leases.take_over_task(holder, timeout):
         raise exception.Conflict(_busy_message(image["id"]))
     LOG.warning("Import task %(task)s of image %(image)s made no progress "
                 "for %(age)s: taking its lock over",
@@ -192,33 +225,66 @@ def _lock(image, task_id, method, stores):
         raise exception.Conflict(_busy_message(image["id"])) from None
 
 
-def _undo_stale(image, stolen):
+def release_lock(image_id, task_id, reason):
+    """Release the import lock held by task ``task_id``, whose worker
+    process died (see :func:`_undo_stale`); the image as it is then, or
+    None if the lock is no longer that task's (it ended, or was taken
+    over)."""
+    try:
+        image = db.image_get(image_id)
+    except exception.NotFound:
+        image = None
+    if image is None or image["properties"].get(flow.LOCK) != task_id:
+        _fail_task(task_id, reason)
+        return None
+    image = _undo_stale(image, task_id, reason)
+    LOG.warning("Image %(image)s: import task %(task)s died with its "
+                "worker process; the lock is released and the image is "
+                "%(status)s", {"image": image_id, "task": task_id,
+                               "status": image["status"]})
+    return image
+
+
+def _fail_task(task_id, reason):
+    """Fail task ``task_id`` unless it ended; its import method."""
+    try:
+        task = db.task_get(task_id)
+        if task["status"] not in task_records.FINISHED:
+            task_records.fail(task_id, reason)
+    except exception.NotFound:
+        return None
+    return (((task["input"] or {}).get("import_req") or {})
+            .get("method") or {}).get("name")
+
+
+def _undo_stale(image, stolen, reason):
     """Take the lock of a dead import over; the image as it is now.
 
-    The dead import's task fails. An image it left ``importing`` goes
-    back to ``uploading`` when it was a glance-direct import whose staged
-    data is still there, else to ``queued`` (a half-downloaded staging
-    file is removed).
+    The dead import's task fails (with ``reason``). The data it was
+    writing is removed: an image it left ``importing`` loses the
+    locations the import added and their data, and the partial files in
+    the stores it was importing to go. The image goes back to
+    ``uploading`` when it was a glance-direct import whose staged data
+    is still there (or on another node: its stage host), else to
+    ``queued`` (a half-downloaded staging file is removed).
     """
-    method = None
-    try:
-        old = db.task_get(stolen)
-        method = (((old["input"] or {}).get("import_req") or {})
-                  .get("method") or {}).get("name")
-        if old["status"] not in task_records.FINISHED:
-            task_records.fail(stolen, _("Expired lock preempted"))
-    except exception.NotFound:
-        pass
+    method = _fail_task(stolen, reason)
+    _discard_partial_data(image)
     values = {}
     props = dict(image["properties"])
     props.pop(flow.LOCK, None)
     if flow.IMPORTING in props:
         props[flow.IMPORTING] = ""
     if image["status"] == "importing":
-        if method == "glance-direct" and _staged_exists(image["id"]):
+        if method == "glance-direct" and (
+                _staged_exists(image["id"])
+                or forwarding.stage_host(image)):
+            # staged here, or on the node that staged it (an import sent
+            # there finds out whether it still has the data)
             values["status"] = "uploading"
         else:
             store.delete_staged_data(image["id"])
+            props.pop(forwarding.STAGE_HOST, None)
             values["status"] = "queued"
             values["size"] = None
     values["properties"] = props
@@ -227,6 +293,30 @@ def _undo_stale(image, stolen):
                                from_state=image["status"])
     except exception.Conflict:
         raise exception.Conflict(_busy_message(image["id"])) from None
+
+
+def _discard_partial_data(image):
+    """The data a dead import of ``image`` wrote: all of it while the
+    image is ``importing`` (its locations are the import's), else the
+    partial files of the stores still being imported to."""
+    if image["status"] == "importing":
+        for loc in image["locations"]:
+            try:
+                store.delete_image_data(loc)
+                db.image_location_delete(loc["id"])
+            except exception.NotFound:
+                pass
+            except Exception:  # noqa: BLE001 - say what is orphaned
+                LOG.exception("Could not delete the data of image %s at "
+                              "%s", image["id"], loc["url"])
+        store.discard_leftover_data(image["id"])
+        return
+    done = {(loc.get("metadata") or {}).get("store")
+            for loc in image["locations"]}
+    pending = (image["properties"].get(flow.IMPORTING) or "").split(",")
+    for store_id in pending:
+        if store_id and store_id not in done:
+            store.discard_leftover_data(image["id"], store_id)
 
 
 # --- stores ---

@@ -93,6 +93,7 @@ def add_location(context, image_id, url, validation_data=None):
     hashed in the background (see the module's docstring)."""
     image = images.find_image(context, image_id)
     policy.enforce_image_action(context, "add_image_location", image)
+    backend = _http_backend()
     if image["status"] != "queued":
         raise exception.Conflict(
             _("The location can only be added to an image in 'queued' "
@@ -101,7 +102,6 @@ def add_location(context, image_id, url, validation_data=None):
     _check_scheme(url)
     hashes = check_validation_data(validation_data or {})
     _check_location_quota(image)
-    backend = _http_backend()
     size = _remote_size(url, backend)
     _check_storage_quota(image, size)
     metadata = {"store": backend} if backend else {}
@@ -198,7 +198,7 @@ def _check_storage_quota(image, size):
 
 def _http_backend():
     """The http store's identifier (multi-store) or None (single store);
-    BadRequest if no http store is enabled."""
+    Forbidden (as Glance answers) if no http store is enabled."""
     if CONF.enabled_backends:
         for store_id, kind in CONF.enabled_backends.items():
             if kind == "http":
@@ -209,8 +209,9 @@ def _http_backend():
             return None
         except glance_store.UnknownScheme:
             pass
-    raise exception.BadRequest(
-        _("No http store is enabled: http locations cannot be added"))
+    raise exception.Forbidden(
+        _("http store must be enabled to use location API by normal "
+          "user."))
 
 
 def _remote_size(url, backend):

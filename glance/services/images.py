@@ -13,6 +13,8 @@ from glance.common import property_utils
 from glance.db import api as db
 from glance.domain import images as rules
 from glance.i18n import _
+from glance import notifier
+from glance.services import forwarding
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -80,8 +82,7 @@ def list_images(context, filters, marker=None, limit=None, sort_key=None,
                                   project_id=context.project_id,
                                   is_admin=context.is_admin)
     except exception.NotFound:
-        raise exception.Invalid(_("Invalid marker. Image %s could not be "
-                                  "found.") % marker)
+        raise exception.Invalid(_("No image found with ID %s") % marker)
     next_marker = images[-1]["id"] if images and len(images) == limit \
         else None
     return [hide_protected_properties(context, i) for i in images], \
@@ -121,11 +122,12 @@ def create_image(context, base, properties, tags):
     values = dict(base, owner=base.get("owner") or context.project_id,
                   properties=properties, tags=tags or [])
     try:
-        return db.image_create(values)
+        image = db.image_create(values)
     except exception.Duplicate:
         raise exception.Duplicate(
-            _("Image with identifier %s already exists!")
+            _("Image ID %s already exists!")
             % values.get("id"))
+    return notifier.image_event("image.create", image)
 
 
 def check_property_changes(context, new_props, old_props, action=None):
@@ -154,28 +156,57 @@ def modifiable_image(context, image_id, not_found_msg=None):
     return image
 
 
-def update_image(context, image_id, apply_changes):
+def update_image(context, image_id, apply_changes, location_changes=()):
     """Apply ``apply_changes(working_copy)`` and save the result.
 
     The working copy is ``{"base": {...}, "properties": {...}, "tags":
     [...]}``; the callable mutates it (it raises for bad operations, in
-    which case nothing is saved).
+    which case nothing is saved) and may name the attributes it wrote in
+    ``work["written"]`` (a set), written even when unchanged.
+    ``location_changes`` (``[(op, value)]``) are refused (see
+    ``refuse_location_changes``).
     """
     image = modifiable_image(context, image_id)
+    refuse_location_changes(context, image, location_changes)
     image = hide_protected_properties(context, image)
     work = {"base": {k: image[k] for k in rules.BASE_ATTRIBUTES
                      if k in image and k != "tags"},
             "properties": dict(image["properties"]),
             "tags": list(image["tags"])}
     apply_changes(work)
-    values = _changed_base(context, image, work["base"])
+    values = _changed_base(context, image, work["base"],
+                           work.get("written", ()))
     check_property_changes(context, work["properties"], image["properties"])
     _check_update_quotas(image, work)
     values["properties"] = _merge_hidden(context, image_id,
                                          work["properties"])
     values["tags"] = rules.dedup(work["tags"])
-    return hide_protected_properties(
-        context, db.image_update(image_id, values, purge_props=True))
+    image = db.image_update(image_id, values, purge_props=True)
+    notifier.image_event("image.update", image)
+    return hide_protected_properties(context, image)
+
+
+def refuse_location_changes(context, image, changes):
+    """Locations never change by PATCH (data is added by upload, import
+    or the locations API): 403, worded as Glance words it while
+    ``show_multiple_locations`` is off; with it on, ``locations`` is a
+    reserved attribute."""
+    for op, value in changes:
+        if CONF.show_multiple_locations:
+            raise exception.ReservedProperty(property="locations")
+        if op == "add":
+            raise exception.Forbidden(_("It's not allowed to add locations "
+                                        "if locations are invisible."))
+        if op == "replace":
+            if not value:
+                raise exception.AccessDenied(
+                    _("Cannot set locations to empty list."))
+            raise exception.Forbidden(_("It's not allowed to update "
+                                        "locations if locations are "
+                                        "invisible."))
+        policy.enforce_image_action(context, "delete_image_location", image)
+        raise exception.Forbidden(_("It's not allowed to remove locations "
+                                    "if locations are invisible."))
 
 
 def _merge_hidden(context, image_id, visible_props):
@@ -189,13 +220,14 @@ def _merge_hidden(context, image_id, visible_props):
     return dict(hidden, **visible_props)
 
 
-def _changed_base(context, image, base):
+def _changed_base(context, image, base, written=()):
     """The base attributes that changed, after checking who may change."""
     changed = {k: v for k, v in base.items() if image.get(k) != v}
     target = policy.image_target(image, context)
-    if "owner" in changed and not context.is_admin:
-        raise exception.Forbidden(
-            _("You are not permitted to modify 'owner' on this image."))
+    if ("owner" in changed or "owner" in written) and not context.is_admin:
+        # even to the value it has, as Glance refuses
+        raise exception.AccessDenied(
+            _("Owner can't be updated by non admin."))
     if "visibility" in changed:
         policy.enforce_visibility(context, changed["visibility"], target)
     for key in ("disk_format", "container_format"):
@@ -219,31 +251,57 @@ def _check_update_quotas(image, work):
 
 
 def delete_image(context, image_id):
-    """Delete an image record (its data goes with the data issue)."""
+    """Delete an image and its data; with ``delayed_delete`` an image
+    with data goes ``pending_delete`` and keeps it for glance-scrubber.
+    Then ``image.delete`` is sent."""
     image = find_image(context, image_id,
                        _("Failed to find image %s to delete"))
     policy.enforce_image_action(context, "delete_image", image)
+    if forwarding.delete_elsewhere(context, image):  # staged on another node
+        return
     if image["protected"]:
         raise exception.ProtectedImageDelete(image_id=image_id)
-    db.image_destroy(image_id)
-    from glance.services import image_data  # noqa: E402 (imports us)
-    image_data.delete_image_data(image)
+    if CONF.delayed_delete and image["locations"]:
+        # pending_delete: the data stays for glance-scrubber (or --restore)
+        deleted = db.image_destroy_delayed(image_id)
+    else:
+        deleted = db.image_destroy(image_id)
+        from glance.services import image_data  # noqa: E402 (imports us)
+        image_data.delete_image_data(image)
+    notifier.image_deleted(deleted)
 
 
 def add_tag(context, image_id, tag):
     image = modifiable_image(context, image_id, _("Image %s not found."))
     if tag in image["tags"]:
-        db.image_update(image_id, {})  # still counts as an update
+        _notify_update(db.image_update(image_id, {}))  # still an update
         return
-    rules.check_quota("tags", len(image["tags"]) + 1, CONF.image_tag_quota)
+    try:
+        rules.check_quota("tags", len(image["tags"]) + 1,
+                          CONF.image_tag_quota)
+    except exception.ImageTagLimitExceeded as e:
+        raise exception.ImageTagLimitExceeded(
+            _("Image tag limit exceeded for image %(id)s: %(e)s:")
+            % {"id": image_id, "e": e}) from None
     db.image_tag_create(image_id, tag)  # bumps updated_at itself
+    _notify_update(image_id)
 
 
 def delete_tag(context, image_id, tag):
     image = modifiable_image(context, image_id, _("Image %s not found."))
     if tag not in image["tags"]:
-        raise exception.NotFound(_("Tag %s not found") % tag)
+        raise exception.ResourceNotFound(_("Tag %s not found") % tag)
     db.image_tag_delete(image_id, tag)  # bumps updated_at itself
+    _notify_update(image_id)
+
+
+def _notify_update(image):
+    """``image.update`` for an image (or an id, read only when the
+    event is on)."""
+    if notifier.enabled("image.update"):
+        if isinstance(image, str):
+            image = db.image_get(image)
+        notifier.image_event("image.update", image)
 
 
 def deactivate(context, image_id):
@@ -270,8 +328,9 @@ def _toggle(context, image_id, action, from_state, to_state):
 
 def _move(image_id, from_state, to_state):
     try:
-        db.image_update(image_id, {"status": to_state},
-                        from_state=from_state)
+        image = db.image_update(image_id, {"status": to_state},
+                                from_state=from_state)
     except exception.Conflict:
         raise exception.Conflict(
             _("Image %s changed status meanwhile; try again") % image_id)
+    notifier.image_event("image.update", image)

@@ -21,6 +21,7 @@ from glance.api import policy
 from glance.common import exception
 from glance.db import api as db
 from glance.i18n import _
+from glance import notifier
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -62,12 +63,12 @@ def utcnow():
 
 def create(context, task_type, task_input, image_id=None):
     """A new ``pending`` task owned by the caller's project."""
-    return db.task_create({
+    return notifier.task_event("task.create", db.task_create({
         "type": task_type, "status": "pending", "input": task_input or {},
         "owner": context.project_id, "image_id": image_id,
         "user_id": context.user_id,
         "request_id": getattr(context, "request_id", None),
-    })
+    }))
 
 
 def start(task_id):
@@ -82,7 +83,9 @@ def touch(task_id, message=None):
 
 
 def succeed(task_id, result=None):
-    return _move(task_id, "success", result=result, message="")
+    """``success``; the message the work left (e.g. "Copied 1 MiB") stays,
+    as in Glance."""
+    return _move(task_id, "success", result=result)
 
 
 def fail(task_id, message):
@@ -95,7 +98,8 @@ def _move(task_id, status, **values):
     if status in FINISHED:
         values["expires_at"] = utcnow() + datetime.timedelta(
             hours=CONF.task.task_time_to_live)
-    return db.task_update(task_id, values)
+    return notifier.task_event("task." + status,
+                               db.task_update(task_id, values))
 
 
 def delete_expired():
@@ -178,9 +182,11 @@ def add_task(context, task_type, task_input):
 def image_tasks(context, image_id):
     """The live tasks of an image the caller may see (404 otherwise)."""
     from glance.services import images
-    image = images.find_image(context, image_id)
     try:
+        image = images.find_image(context, image_id)
         policy.enforce_image_action(context, "get_image", image)
-    except exception.Forbidden:
-        raise exception.ImageNotFound(image_id=image_id) from None
+    except (exception.ImageNotFound, exception.Forbidden):
+        # webob's own 404 text, as Glance answers here
+        raise exception.ResourceNotFound(
+            _("No image found with ID %s") % image_id) from None
     return db.tasks_get_by_image(image_id)

@@ -148,7 +148,9 @@ def test_checksum_mismatch_is_not_cached(p1, admin, srv):
 
 
 def test_cut_off_download_leaves_cache_consistent(p1, admin, srv):
-    data = os.urandom(8 * 1024 * 1024)
+    # several tee chunks: the tee commits a complete file before it sends
+    # the last one, so a one-chunk image would be cached all the same
+    data = os.urandom(32 * 1024 * 1024)
     image_id = make_active(p1, data)
     with p1.get("/v2/images/%s/file" % image_id, stream=True) as r:
         assert r.status_code == 200
@@ -235,13 +237,15 @@ def test_queue_then_prefetched(p1, admin):
     assert set(entry) >= {"image_id", "last_accessed", "last_modified",
                           "size", "hits"}
     assert image_id not in queued(admin)
+    # the nodes caching an image: known to the centralized_db driver
+    # only (tests/functional/test_multinode.py), 409 here as in Glance
     nodes = admin.get("/v2/cache/nodes/" + image_id)
-    assert nodes.status_code == 200 and len(nodes.json()) == 1
+    assert nodes.status_code == 409, nodes.text
+    assert "Centralized caching is not enabled" in nodes.text
     assert p1.get("/v2/cache/nodes/" + image_id).status_code == 403
     assert admin.delete("/v2/cache/" + image_id).status_code == 204
     assert image_id not in cached(admin)
     assert admin.delete("/v2/cache/" + image_id).status_code == 204
-    assert admin.get("/v2/cache/nodes/" + image_id).json() == []
 
 
 def test_queue_errors(p1, admin):
@@ -295,7 +299,8 @@ def test_legacy_routes(p1, admin):
     r = admin.get("/v2/cached_images")
     assert image_id in [e["image_id"] for e in r.json()["cached_images"]]
     assert admin.get("/v2/queued_images").json() == {"queued_images": []}
-    assert admin.delete("/v2/cached_images/" + image_id).status_code == 204
+    # 200, as Glance answers
+    assert admin.delete("/v2/cached_images/" + image_id).status_code == 200
     # other tests on this server may have left images in the cache
     assert admin.delete("/v2/cached_images").status_code == 200
     assert admin.delete("/v2/cached_images").json() == {"num_deleted": 0}

@@ -135,7 +135,7 @@ def manage(srv, *args, stdin=None):
                str(srv.port), *args, stdin=stdin)
 
 
-def test_manage_commands(srv, api):
+def test_manage_commands(srv, api, tmp_path):
     api.delete("/v2/cache")
     r = manage(srv, "list-cached")
     assert r.returncode == 0 and "No cached images" in r.stdout
@@ -143,6 +143,12 @@ def test_manage_commands(srv, api):
     assert r.returncode == 0 and "No queued images" in r.stdout
     a, b = make_active(api, b"a" * 10), make_active(api, b"b" * 20)
     r = manage(srv, "--force", "queue-image", a)
+    assert r.returncode == 0, r.stderr
+    # queued images wait for the prefetcher (cron, or the daemon's own
+    # every cache_prefetcher_interval), as in Glance
+    assert a in manage(srv, "list-queued").stdout
+    r = run("glance-cache-prefetcher", "--config-file",
+            tool_conf(srv, tmp_path))
     assert r.returncode == 0, r.stderr
     wait_for(lambda: a in cached(api), timeout=15)
     download_into_cache(api, b)

@@ -90,7 +90,8 @@ def test_manage_version_and_help(tmp_path):
 
 
 def test_manage_glance_flags_against_the_server(glance_server, tmp_path):
-    srv = glance_server(workers=1, flavor="cachemanagement")
+    srv = glance_server(workers=1, flavor="cachemanagement",
+                        conf={"DEFAULT": {"cache_prefetcher_interval": 1}})
     api = apiclient.Api(srv.url, apiclient.new_project("m"), apiclient.ADMIN)
     img = api.create(disk_format="raw", container_format="bare")
     assert api.put("/v2/images/%s/file" % img["id"], data=b"x" * 10,
@@ -103,7 +104,7 @@ def test_manage_glance_flags_against_the_server(glance_server, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "Queued image %s" % img["id"] in r.stdout
     assert "DEBUG" in r.stderr and "PUT " in r.stderr  # -d: debug log
-    # queued images are cached at once by the node
+    # queued images are cached by the node's periodic prefetcher
     wait_for(lambda: img["id"] in run("glance-cache-manage", "list-cached",
                                       *where, home=tmp_path).stdout,
              timeout=15, message="the image cached")

@@ -156,7 +156,9 @@ def test_glance_database_is_adopted_and_served(glance_db, tmp_path,
     assert done.returncode == 0, done.stderr
     assert "Adopted the OpenStack Glance database" in done.stdout
     assert manage(url, tmp_path, "db", "check").returncode == 0
-    assert row_counts(url) == before
+    # (the cache tables of Glance 2024.1 are made if Glance had not)
+    assert row_counts(url) == dict(
+        dict.fromkeys(("node_reference", "cached_images"), 0), **before)
     assert table_shapes(url) == fresh_shapes(url, tmp_path)
 
     srv = glance_server(conf={

@@ -32,6 +32,13 @@ def test_ci_runs_the_readme_test_command():
     assert run_tests in (REPO / ".ci" / "run").read_text()
 
 
+def test_ci_runs_the_readme_tempest_command():
+    text = (REPO / "README.rst").read_text()
+    assert "\n    bash tools/tempest/run.sh\n" in text
+    ci_lines = (REPO / ".ci" / "run").read_text().splitlines()
+    assert "bash tools/tempest/run.sh" in ci_lines
+
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -103,10 +103,10 @@ def test_a_bad_value_is_named_with_its_option(tmp_path):
 
 
 def test_unsupported_options_warn_or_stop(conf, caplog):
-    conf(scrub_time="10")
+    conf(engine_mode="parallel", group="taskflow_executor")
     with caplog.at_level(logging.WARNING, "glance.common.config"):
         config.check_unsupported()
-    assert "[DEFAULT] scrub_time is set" in caplog.text
+    assert "[taskflow_executor] engine_mode is set" in caplog.text
     conf(metadata_encryption_key="k" * 32)
     with pytest.raises(config.InvalidOptionValue,
                        match="metadata_encryption_key"):

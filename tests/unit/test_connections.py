@@ -9,6 +9,7 @@ import pytest
 from glance.common import connections
 from glance.common import file_body
 from glance.common import server
+from glance.common.worker import Worker
 
 OK_LINE = b"POST /x HTTP/1.1\r\n"
 
@@ -208,10 +209,9 @@ def test_metered_body_closes_the_body():
 # --- the server's WSGI entry point -------------------------------------------
 
 def dispatch(app, environ):
-    srv = server.BaseServer()
-    srv.app = app
+    worker = Worker(mock.Mock(), app)
     started = []
-    result = srv._dispatch(environ, lambda *args: started.append(args))
+    result = worker.dispatch(environ, lambda *args: started.append(args))
     return result, started
 
 

@@ -323,7 +323,7 @@ EXPECTED_RULES = {
     "add_member", "get_member", "get_members", "modify_member",
     "delete_member", "manage_image_cache", "get_task", "get_tasks",
     "add_task", "modify_task", "tasks_api_access", "cache_image",
-    "cache_list", "cache_delete", "stores_info_detail",
+    "cache_list", "cache_delete", "stores_info_detail", "list_cached_nodes",
     # the metadefs catalog (glance.policies.metadefs)
     "metadef_default", "metadef_admin", "get_metadef_namespace",
     "get_metadef_namespaces", "modify_metadef_namespace",

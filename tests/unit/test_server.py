@@ -1,9 +1,10 @@
-"""glance.common.server and glance.common.connections without sockets or
-processes, bootstrap, and the console entry points.
+"""glance.common.server, glance.common.worker and glance.common.connections
+without sockets or processes, bootstrap, and the console entry points.
 
-The supervisor's decisions (respawn, halt, reload, drain deadlines) are
-tested here with fork, kill and waitpid replaced; the real processes and
-signals are exercised by tests/functional/test_server.py.
+The supervisor's decisions (respawn, halt, reload, drain deadlines, the
+watchdog, releasing a dead worker's claims) are tested here with fork,
+kill and waitpid replaced; the real processes and signals are exercised
+by tests/functional/test_server.py and test_server_faults.py.
 """
 import configparser
 import errno
@@ -19,11 +20,14 @@ import pytest
 
 import glance.async_
 from glance.common import bootstrap
+from glance.common import claims
 from glance.common import config
 from glance.common import connections
+from glance.common import scoreboard
 from glance.common import server
 from glance.common import sockets as socket_mod
 from glance.common import store_setup
+from glance.common import worker as worker_mod
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -183,7 +187,7 @@ def test_get_socket_unresolvable_host(conf):
 
 def test_async_pools_are_tracked_and_waited():
     pool = server.get_asynchronous_eventlet_pool(size=3)
-    assert pool.size == 3 and pool in server._ASYNC_POOLS
+    assert pool.size == 3 and pool in worker_mod._ASYNC_POOLS
     with mock.patch.object(pool, "waitall") as waitall:
         server.wait_for_asynchronous_pools()
     waitall.assert_called_once_with()
@@ -301,41 +305,129 @@ def test_set_signal_handler_by_name_or_number():
 
 # --- the drain-safe protocol ------------------------------------------------
 
-def _protocol(cls, state):
+def _protocol(cls, waiting_since=None, has_input=False):
     proto = object.__new__(cls)
-    proto.conn_state = [("127.0.0.1", 1), mock.Mock(), state]
-    cls.fresh.add(proto)
+    proto.conn_state = [("127.0.0.1", 1), mock.Mock(), "idle"]
+    proto.waiting_since = waiting_since
+    proto.has_input = lambda: has_input
+    cls.connections.add(proto)
     return proto
 
 
-def test_silent_new_connections_are_closed_after_the_grace():
+def test_draining_closes_only_connections_silent_for_the_grace():
     cls = connections.make_protocol()
-    silent = _protocol(cls, "fresh")
-    busy = _protocol(cls, "fresh")
-    idle = _protocol(cls, eventlet.wsgi.STATE_IDLE)
-    waiting = cls.awaiting_first_request()
-    assert set(waiting) == {silent, busy}
-    # eventlet marks every connection closing when it stops accepting
-    for proto in (silent, busy, idle):
-        proto.conn_state[2] = eventlet.wsgi.STATE_CLOSE
-    busy.conn_state[2] = eventlet.wsgi.STATE_REQUEST   # its line came
+    now = connections.time.monotonic()
+    old_idle = _protocol(cls, waiting_since=now - 100)
+    _protocol(cls, waiting_since=now - 1)            # idle, not for long
+    _protocol(cls, waiting_since=None)               # in a request
+    _protocol(cls, waiting_since=now - 100, has_input=True)  # sending
     with mock.patch("eventlet.greenio.shutdown_safe") as shutdown:
-        cls.close_if_silent(waiting)
-    shutdown.assert_called_once_with(silent.conn_state[1])
+        assert cls.close_idle(5) == 0                # not draining
+        cls.start_draining()
+        assert cls.close_idle(5) == 0                # the grace starts now
+        cls.drain_started -= 10
+        assert cls.close_idle(5) == 1
+    shutdown.assert_called_once_with(old_idle.conn_state[1])
+
+
+def test_answers_while_draining_end_the_connection():
+    cls = connections.make_protocol()
+    proto = object.__new__(cls)
+    proto.close_connection = 0
+    proto.response_starting()
+    assert proto.close_connection == 0
+    cls.start_draining()
+    proto.response_starting()
+    assert proto.close_connection == 1
+
+
+def test_a_keepalive_answer_is_followed_by_the_next_request():
+    """A response that promised keep-alive is never followed by a close
+    from the server, draining or not: the next request is read."""
+    cls = connections.make_protocol()
+    proto = object.__new__(cls)
+    proto.tls_failed = False
+    proto.conn_state = [("127.0.0.1", 1), mock.Mock(), "idle"]
+    answers = iter([0, 1])   # keep-alive, then close
+
+    def one_request():
+        cls.start_draining()   # the drain starts during the first
+        proto.close_connection = next(answers)
+
+    with mock.patch.object(proto, "handle_one_request",
+                           side_effect=one_request) as handled:
+        proto.handle()
+    assert handled.call_count == 2
+
+
+def test_the_meter_tells_the_protocol_the_answer_starts():
+    started = mock.Mock()
+    meter = connections.ResponseMeter(started)
+    meter.started("200 OK")
+    started.assert_called_once_with()
 
 
 def test_protocol_classes_do_not_share_state():
     one, two = connections.make_protocol(), connections.make_protocol("ctx")
-    assert one.fresh is not two.fresh and two.ssl_context == "ctx"
-    one.draining = True
-    assert two.draining is False
+    assert one.connections is not two.connections
+    assert two.ssl_context == "ctx"
+    one.start_draining()
+    assert two.draining is False and two.drain_started is None
     assert connections.HttpProtocol.draining is False
 
 
 def test_server_keeps_the_connection_names():
-    for name in ("HttpProtocol", "ConnectionPool", "RequestBody",
-                 "make_protocol"):
+    for name in ("HttpProtocol", "RequestBody", "make_protocol"):
         assert getattr(server, name) is getattr(connections, name)
+
+
+# --- the scoreboard and the claim records ----------------------------------
+
+def test_scoreboard_slots():
+    board = scoreboard.Scoreboard(slots=2)
+    try:
+        one, two = board.allocate(), board.allocate()
+        assert board.allocate() is None
+        one.claim(100)
+        two.claim(101)
+        assert one.silent_for() is None          # no beat yet
+        one.beat()
+        assert 0 <= one.silent_for() < 1
+        one.set_state(scoreboard.SERVING)
+        one.set_connections(3)
+        one.count_request()
+        assert (one.state, one.connections, one.requests) == (
+            scoreboard.SERVING, 3, 1)
+        assert board.least_connections() == 3    # the only serving one
+        two.set_state(scoreboard.SERVING)
+        assert board.least_connections() == 0
+        board.free(two)
+        again = board.allocate()
+        assert again.index == two.index and again.connections == 0
+        assert again.silent_for() is None
+    finally:
+        board.close()
+
+
+def test_claims_are_recorded_per_process(tmp_path):
+    registry = claims.ClaimRegistry(str(tmp_path / "claims"))
+    assert claims.hold("upload", "x").path is None   # none active
+    try:
+        claims.activate(registry)
+        upload = claims.hold("upload", "img", "saving")
+        with claims.hold("import", "img", "task"):
+            assert registry.claims_of(server.os.getpid()) == [
+                ("import", ["img", "task"]), ("upload", ["img", "saving"])]
+        upload.end()
+        upload.end()
+        assert registry.claims_of(server.os.getpid()) == []
+        claims.hold("stage", "img2", "uploading")
+        registry.forget(server.os.getpid())
+        assert registry.claims_of(server.os.getpid()) == []
+        with pytest.raises(ValueError):
+            registry.record("a/b")
+    finally:
+        claims.activate(None)
 
 
 # --- BaseServer ------------------------------------------------------------
@@ -397,18 +489,17 @@ def test_configure_applies_limits(sockets, conf):
     assert srv.client_socket_timeout == 30
 
 
-def test_wsgi_options(conf):
+def test_server_options(conf):
     conf(http_keepalive=False)
     srv = server.BaseServer(threads=7)
-    srv.pool, srv.protocol = mock.Mock(), mock.Mock()
     srv.client_socket_timeout = 12
-    opts = srv.wsgi_options()
+    worker = srv.make_worker()
+    opts = worker.server_options()
     assert opts["debug"] is False and opts["keepalive"] is False
-    assert opts["socket_timeout"] == 12 and opts["max_size"] == 7
-    assert opts["custom_pool"] is srv.pool
-    assert opts["protocol"] is srv.protocol and "environ" not in opts
-    srv.ssl_context = mock.Mock()
-    assert srv.wsgi_options()["environ"]["wsgi.url_scheme"] == "https"
+    assert opts["socket_timeout"] == 12 and worker.threads == 7
+    assert opts["protocol"] is worker.protocol and "environ" not in opts
+    worker.protocol.ssl_context = mock.Mock()
+    assert worker.server_options()["environ"]["wsgi.url_scheme"] == "https"
 
 
 def test_reload_keeps_everything_when_files_are_unreadable():
@@ -468,48 +559,50 @@ def test_boot_loads_the_app_and_the_prefetcher():
     assert server.BaseServer().cache_images() is None
 
 
+def _worker(slot=None):
+    return worker_mod.Worker(mock.Mock(), None, slot=slot)
+
+
 def test_stop_accepting_starts_a_bounded_drain(conf):
     conf(graceful_shutdown_timeout=7)
-    srv = server.BaseServer()
-    srv.protocol, srv.pool = server.make_protocol(), mock.Mock()
-    srv._server_thread = mock.Mock()
-    with mock.patch("eventlet.spawn_after") as later:
-        srv.stop_accepting()
-        srv.stop_accepting()   # once only
-    assert srv.draining and srv.protocol.draining
-    srv._server_thread.kill.assert_called_once_with()
-    delays = sorted(c.args[0] for c in later.call_args_list)
-    assert delays == [server._FRESH_CONNECTION_GRACE, 7]
+    worker = _worker()
+    worker._acceptor = mock.Mock()
+    with mock.patch("eventlet.spawn_after") as later, \
+            mock.patch("eventlet.spawn_n") as spawn:
+        worker.stop_accepting()
+        worker.stop_accepting()   # once only
+    assert worker.draining and worker.protocol.draining
+    worker._acceptor.kill.assert_called_once_with()
+    assert [c.args[0] for c in later.call_args_list] == [7]
+    spawn.assert_called_once_with(worker._close_idle_connections)
 
 
-def _watch(srv, *batches, on_hup=None):
-    srv._signals = mock.Mock()
-    srv._signals.green_wait.side_effect = [None] * len(batches) + [_Stop]
-    srv._signals.pop_all.side_effect = [list(b) for b in batches]
+def _watch(worker, *batches, on_hup=None):
+    worker._signals = mock.Mock()
+    worker._signals.green_wait.side_effect = [None] * len(batches) + [_Stop]
+    worker._signals.pop_all.side_effect = [list(b) for b in batches]
 
     def drain():
-        srv.draining = True
+        worker.draining = True
 
-    with mock.patch.object(srv, "stop_accepting",
+    with mock.patch.object(worker, "stop_accepting",
                            side_effect=drain) as stop, \
-            mock.patch.object(server, "_exit") as exit_now, \
+            mock.patch.object(worker_mod, "exit_now") as exit_now, \
             pytest.raises(_Stop):
-        srv.watch_signals(on_hup)
+        worker.watch_signals(on_hup)
     return stop, exit_now
 
 
 def test_worker_drains_once_whatever_the_signals():
-    srv = server.BaseServer()
-    stop, exit_now = _watch(srv, [signal.SIGINT], [signal.SIGTERM],
+    stop, exit_now = _watch(_worker(), [signal.SIGINT], [signal.SIGTERM],
                             [signal.SIGHUP])
     stop.assert_called_once_with()
     assert not exit_now.called
 
 
 def test_single_process_reloads_on_hup_and_exits_on_a_second_term():
-    srv = server.BaseServer()
     on_hup = mock.Mock()
-    stop, exit_now = _watch(srv, [signal.SIGHUP], [signal.SIGTERM],
+    stop, exit_now = _watch(_worker(), [signal.SIGHUP], [signal.SIGTERM],
                             [signal.SIGHUP, signal.SIGINT], on_hup=on_hup)
     assert on_hup.call_count == 2
     stop.assert_called_once_with()
@@ -518,13 +611,50 @@ def test_single_process_reloads_on_hup_and_exits_on_a_second_term():
 
 def test_stop_accepting_without_timeout_waits_forever(conf):
     conf(graceful_shutdown_timeout=0)
-    srv = server.BaseServer()
-    srv.protocol, srv.pool = server.make_protocol(), mock.Mock()
-    srv._server_thread = mock.Mock()
-    with mock.patch("eventlet.spawn_after") as later:
-        srv.stop_accepting()
-    assert [c.args[0] for c in later.call_args_list] == [
-        server._FRESH_CONNECTION_GRACE]
+    worker = _worker()
+    with mock.patch("eventlet.spawn_after") as later, \
+            mock.patch("eventlet.spawn_n"):
+        worker.stop_accepting()
+    assert not later.called
+
+
+def test_a_worker_leaves_connections_to_a_less_loaded_sibling():
+    board = scoreboard.Scoreboard(slots=2)
+    try:
+        mine, other = board.allocate(), board.allocate()
+        for pid, slot in enumerate((mine, other), 100):
+            slot.claim(pid)
+            slot.set_state(scoreboard.SERVING)
+        worker = _worker(mine)
+        worker._opened(3)
+        other.set_connections(1)
+        with mock.patch("eventlet.sleep") as sleep:
+            worker.wait_for_turn()    # waits, bounded
+        assert sleep.call_count == worker_mod._TURN_STEPS
+        other.set_connections(3)
+        with mock.patch("eventlet.sleep") as sleep:
+            worker.wait_for_turn()
+        assert not sleep.called
+        other.set_state(scoreboard.DRAINING)   # a draining one is no help
+        other.set_connections(0)
+        with mock.patch("eventlet.sleep") as sleep:
+            worker.wait_for_turn()
+        assert not sleep.called
+    finally:
+        board.close()
+
+
+def test_a_draining_worker_waits_for_its_claims(tmp_path):
+    registry = claims.ClaimRegistry(str(tmp_path))
+    try:
+        claims.activate(registry)
+        claim = claims.hold("import", "img", "task")
+        with mock.patch("eventlet.sleep", side_effect=lambda s:
+                        claim.end()) as sleep:
+            _worker()._wait_for_claims()
+        sleep.assert_called_once_with(worker_mod._CLAIMS_INTERVAL)
+    finally:
+        claims.activate(None)
 
 
 # --- PosixServer: the supervisor's decisions --------------------------------
@@ -679,6 +809,49 @@ def test_reload_starts_a_new_generation_and_retires_the_old(posix):
         (100, signal.SIGTERM), (101, signal.SIGTERM)]
 
 
+def test_reload_retires_the_old_once_the_new_serve(posix):
+    posix.board = scoreboard.Scoreboard(slots=8)
+    spawn = posix.spawn_worker.side_effect
+
+    def spawn_with_a_slot():
+        pid = spawn()
+        posix.children[pid].slot = posix.board.allocate()   # booting
+        return pid
+
+    posix.spawn_worker.side_effect = spawn_with_a_slot
+    try:
+        posix.manage_workers()
+        for worker in posix.children.values():
+            worker.slot.set_state(scoreboard.SERVING)
+        with mock.patch.object(server.BaseServer, "reload",
+                               return_value=True):
+            posix.reload()
+        new = [w for w in posix.children.values() if w.generation == 2]
+        posix.retire_replaced()
+        assert not posix.kill.called                 # the old ones serve on
+        new[0].slot.set_state(scoreboard.SERVING)
+        posix.retire_replaced()
+        assert not posix.kill.called
+        new[1].slot.set_state(scoreboard.SERVING)
+        posix.retire_replaced()
+        assert sorted(c.args for c in posix.kill.call_args_list) == [
+            (100, signal.SIGTERM), (101, signal.SIGTERM)]
+        # a new generation that never serves: the old one drains anyway
+        posix.kill.reset_mock()
+        with mock.patch.object(server.BaseServer, "reload",
+                               return_value=True):
+            posix.reload()
+        posix.retire_replaced()
+        assert not posix.kill.called
+        posix._replaced_deadline -= server._READY_TIMEOUT + 1
+        posix.retire_replaced()
+        assert sorted(c.args for c in posix.kill.call_args_list) == [
+            (102, signal.SIGTERM), (103, signal.SIGTERM)]
+    finally:
+        posix.board.close()
+        posix.board = None
+
+
 def test_failed_reload_changes_nothing(posix):
     posix.manage_workers()
     with mock.patch.object(server.BaseServer, "reload", return_value=False):
@@ -713,6 +886,99 @@ def test_handle_chld_reaps_every_exited_worker(posix):
     with mock.patch.object(server._os, "waitpid",
                            side_effect=ChildProcessError):
         posix.handle_chld()
+
+
+def test_watchdog_kills_a_silent_worker_once(posix, conf):
+    conf(worker_timeout=5)
+    posix.board = scoreboard.Scoreboard(slots=4)
+    try:
+        posix.manage_workers()
+        for pid, worker in posix.children.items():
+            worker.slot = posix.board.allocate()
+            worker.slot.claim(pid)
+        posix.kill_silent()                   # booting: no beat yet
+        assert not posix.kill.called
+        for worker in posix.children.values():
+            worker.slot.beat()
+        posix.kill_silent()
+        assert not posix.kill.called
+        stuck = posix.children[100]
+        stuck.slot._put(scoreboard._BEAT, stuck.slot._get(
+            scoreboard._BEAT) - 6 * 10**9)
+        posix.kill_silent()
+        posix.kill_silent()
+        posix.kill.assert_called_once_with(100, signal.SIGKILL)
+        assert stuck.timed_out
+        stuck.started = server.time.monotonic()   # young, yet replaced
+        posix.worker_exited(posix.children.pop(100), -signal.SIGKILL)
+        assert posix._respawn_after == 0.0
+        posix.manage_workers()
+        assert sorted(posix.children) == [101, 102]
+        conf(worker_timeout=0)
+        posix.children[101].slot._put(scoreboard._BEAT, 1)
+        posix.kill.reset_mock()
+        posix.kill_silent()
+        assert not posix.kill.called
+    finally:
+        posix.board.close()
+        posix.board = None
+
+
+def test_a_dead_workers_claims_are_released_by_a_janitor(posix, tmp_path):
+    posix.claims = claims.ClaimRegistry(str(tmp_path))
+    posix.release_claims = mock.Mock()
+    posix.manage_workers()
+    forks = []
+
+    def fork(child):
+        forks.append(child)
+        return 900 + len(forks)
+
+    with mock.patch.object(posix, "_fork", side_effect=fork):
+        posix.worker_exited(posix.children.pop(100), -signal.SIGKILL)
+        assert forks == [] and posix.janitors == {}    # it held nothing
+        (tmp_path / "101").mkdir()
+        (tmp_path / "101" / "upload.img.saving").touch()
+        posix.worker_exited(posix.children.pop(101), -signal.SIGKILL)
+    assert list(posix.janitors) == [901]
+    assert posix.janitors[901][0] == 101
+    # the janitor is reaped as a janitor, not as a worker
+    with mock.patch.object(server._os, "waitpid",
+                           side_effect=[(901, 0), (0, 0)]), \
+            mock.patch.object(posix, "worker_exited") as exited:
+        posix.handle_chld()
+    assert posix.janitors == {} and not exited.called
+    # in the janitor
+    with mock.patch.object(posix, "_enter_child"), \
+            mock.patch("eventlet.hubs.use_hub"), \
+            mock.patch.object(server, "_exit") as exit_now:
+        posix._run_janitor(101)
+    posix.release_claims.assert_called_once_with(posix.claims, 101)
+    exit_now.assert_called_once_with(0)
+
+
+def test_a_janitor_taking_too_long_is_killed(posix):
+    posix.janitors[901] = (100, server.time.monotonic() - 1)
+    posix.kill_overdue()
+    posix.kill_overdue()
+    posix.kill.assert_called_once_with(901, signal.SIGKILL)
+    posix.janitor_exited(901, -signal.SIGKILL)
+    assert posix.janitors == {}
+
+
+def test_the_supervisor_waits_for_its_janitors(posix):
+    posix._signals = mock.Mock()
+    posix._signals.pop_all.side_effect = [[signal.SIGTERM], [], []]
+    posix.janitors[901] = (100, None)
+
+    def reap():
+        if posix._signals.pop_all.call_count == 3:
+            posix.janitors.clear()
+
+    with mock.patch.object(posix, "handle_chld", side_effect=reap), \
+            mock.patch.object(posix, "set_signal_handler"):
+        assert posix.run_forever() == 0
+    assert posix._signals.pop_all.call_count == 3
 
 
 def test_signals_are_dispatched_by_the_loop(posix):
@@ -906,8 +1172,22 @@ def test_api_main_runs_the_server(api_cmd):
     loader = srv.start.call_args.args[0]
     assert isinstance(loader, server.AppLoader)
     assert loader.app_name == "glance-api"
-    assert loader.checks == (module.check_database,)
+    assert loader.checks == (module.check_database, module.clean_staging)
     assert srv.start.call_args.kwargs == {"default_port": 9292}
+
+
+def test_api_main_has_dead_workers_claims_released(api_cmd, conf,
+                                                   tmp_path):
+    module, _srv = api_cmd
+    conf(state_path=str(tmp_path))
+    module.main([])
+    kwargs = module.server.PosixServer.call_args.kwargs
+    assert kwargs["release_claims"] is module.release_claims
+    assert kwargs["claims"].directory == str(tmp_path / "claims")
+    from glance.services import recovery
+    with mock.patch.object(recovery, "release_claims") as release:
+        module.release_claims(kwargs["claims"], 42)
+    release.assert_called_once_with(kwargs["claims"], 42)
 
 
 def test_api_main_reports_failures(api_cmd, capsys):
@@ -927,7 +1207,9 @@ def test_api_main_reports_failures(api_cmd, capsys):
 def test_api_main_reports_one_line(api_cmd, capsys):
     module, srv = api_cmd
     srv.start.side_effect = RuntimeError("first line\n  detail")
-    assert module.main([]) == 1
+    # (the log may still hold a handler on an earlier test's stderr)
+    with mock.patch.object(module, "LOG"):
+        assert module.main([]) == 1
     assert capsys.readouterr().err == "glance-api: first line\n"
 
 
@@ -957,18 +1239,6 @@ def test_api_prefetcher_follows_the_flavor(api_cmd, conf):
     assert not module.prefetcher_wanted()
     conf(flavor="keystone+cachemanagement", group="paste_deploy")
     assert module.prefetcher_wanted()
-
-
-def test_connection_pool_marks_accepted_connections_busy():
-    pool = connections.ConnectionPool(size=2)
-    connection = [("127.0.0.1", 1), object(), eventlet.wsgi.STATE_IDLE]
-    seen = []
-    pool.spawn(lambda conn: seen.append(conn[2]), connection).wait()
-    # eventlet's shutdown of "idle" connections must not cut this one
-    assert seen == ["fresh"]
-    closed = [("127.0.0.1", 2), object(), eventlet.wsgi.STATE_CLOSE]
-    pool.spawn(lambda conn: None, closed).wait()
-    assert closed[2] == eventlet.wsgi.STATE_CLOSE
 
 
 # --- request bodies read into a buffer ---

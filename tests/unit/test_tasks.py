@@ -117,8 +117,18 @@ def test_create_task_validation(body, msg):
 
 
 def test_create_task_read_only_attribute():
+    body = {"type": "import", "status": "success", "input": {
+        "import_from": "https://example.com/x", "import_from_format": "raw",
+        "image_properties": {}}}
     with pytest.raises(exception.Forbidden):
+        deserialize(body)
+
+
+def test_create_task_checks_the_uri_before_read_only_attributes():
+    # as Glance: the import input (its URI filter) first
+    with pytest.raises(exception.Invalid) as info:
         deserialize({"type": "import", "input": {}, "status": "success"})
+    assert "Invalid location" in str(info.value)
 
 
 def test_tasks_api_admin_only():

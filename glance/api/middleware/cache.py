@@ -20,6 +20,7 @@ from oslo_log import log as logging
 from glance.common import exception
 from glance.common import file_body
 from glance.common import wsgi
+from glance import notifier
 from glance.services import cache as service
 
 LOG = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class CacheFilter(wsgi.Middleware):
         req.environ["glance.cache.image_id"] = image_id
         if req.content_length or req.headers.get("Transfer-Encoding"):
             return None  # the API refuses a download with a body
+        if "Content-Range" in req.headers and "Range" not in req.headers:
+            return None  # the API answers that old form of a range
         try:
             return self._serve_from_cache(req, image_id)
         except webob.exc.HTTPException as e:
@@ -79,6 +82,7 @@ class CacheFilter(wsgi.Middleware):
             chunks, length = self.cache.read_iter(image_id, offset, length)
         except FileNotFoundError:
             return None  # evicted meanwhile: the API serves it
+        chunks = notifier.image_send(context, image, chunks, length)
         LOG.debug("Serving image %s from the cache", image_id)
         req.environ["glance.cache.hit"] = True
         return _data_response(file_body.wrap(chunks, req.environ), length,
@@ -109,7 +113,7 @@ class CacheFilter(wsgi.Middleware):
         tee = self.cache.cache_tee_iter(image_id, resp.app_iter, checksum,
                                         image_size=length)
         # webob drops Content-Length and Content-MD5 with a new app_iter
-        resp.app_iter = tee
+        resp.app_iter = _done_before_last_chunk(tee)
         resp.content_length = length
         if checksum:
             resp.headers["Content-MD5"] = checksum
@@ -121,6 +125,25 @@ class CacheFilter(wsgi.Middleware):
         except Exception:  # noqa: BLE001 - the image is deleted anyway
             LOG.exception("Cannot remove deleted image %s from the cache",
                           image_id)
+
+
+def _done_before_last_chunk(chunks):
+    """``chunks``, one behind: what the iterator does after its last chunk
+    (the tee puts the file in the cache) is done before the client has
+    the whole body, so its next request finds the image cached."""
+    it = iter(chunks)
+    try:
+        held = next(it, None)
+        if held is None:
+            return
+        for chunk in it:
+            yield held
+            held = chunk
+        yield held
+    finally:
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()   # a client gone mid-body: the tee cleans up
 
 
 def _data_response(chunks, length, content_range, checksum):
@@ -136,6 +159,4 @@ def _data_response(chunks, length, content_range, checksum):
 
 
 def _error_response(e):
-    cls = webob.exc.status_map.get(e.code,
-                                   webob.exc.HTTPInternalServerError)
-    return cls(explanation=str(e), headers=list((e.headers or {}).items()))
+    return wsgi.exception_response(e)

@@ -44,7 +44,7 @@ class CacheController:
     def clear_cache(self, req):
         target = req.headers.get(CLEAR_HEADER, "").strip().lower() or "both"
         service.clear(req.context, target)
-        return webob.Response(status=204, content_type=None)
+        return wsgi.empty_response()
 
     def queue_image_from_api(self, req, image_id):
         service.queue_image(req.context, image_id)
@@ -52,7 +52,7 @@ class CacheController:
 
     def delete_cache_entry(self, req, image_id):
         service.delete_cached_image(req.context, image_id)
-        return webob.Response(status=204, content_type=None)
+        return wsgi.empty_response()
 
     def prune(self, req):
         return service.prune(req.context)
@@ -61,40 +61,39 @@ class CacheController:
         return service.clean(req.context)
 
     def cache_nodes(self, req, image_id):
-        return service.cache_nodes(req.context, image_id, req.host_url)
+        return service.cache_nodes(req.context, image_id)
 
     # --- legacy: cached_images, queued_images ---
+    # Actions that return nothing answer 200 with a JSON null, as Glance.
 
     def get_cached_images(self, req):
         return {"cached_images":
-                service.list_cache(req.context)["cached_images"]}
+                service.legacy_list(req.context)["cached_images"]}
 
     def delete_cached_image(self, req, image_id):
-        return self.delete_cache_entry(req, image_id)
+        service.legacy_delete(req.context, image_id, queued=False)
 
     def delete_cached_images(self, req):
-        return {"num_deleted":
-                service.clear(req.context, "cache")["cached_images"]}
+        return {"num_deleted": service.legacy_clear(req.context, "cache")}
 
     def get_queued_images(self, req):
         return {"queued_images":
-                service.list_cache(req.context)["queued_images"]}
+                service.legacy_list(req.context)["queued_images"]}
 
     def queue_image(self, req, image_id):
-        service.queue_image(req.context, image_id)
-        return webob.Response(status=200, content_type=None)
+        service.legacy_queue(req.context, image_id)
 
     def delete_queued_image(self, req, image_id):
-        service.delete_queued_image(req.context, image_id)
-        return webob.Response(status=204, content_type=None)
+        service.legacy_delete(req.context, image_id, cached=False)
 
     def delete_queued_images(self, req):
-        return {"num_deleted":
-                service.clear(req.context, "queue")["queued_images"]}
+        return {"num_deleted": service.legacy_clear(req.context, "queue")}
 
 
 def route_table():
-    """[(path, {method: action})]; the fixed paths before the variable."""
+    """[(path, {method: action}, reject)]; the fixed paths before the
+    variable. Other methods on the legacy paths go on down the pipeline
+    (404), as in Glance; the others answer 405."""
     table = [
         ("/v2/cache", {"GET": "get_cache_state", "DELETE": "clear_cache"}),
         ("/v2/cache/prune", {"POST": "prune"}),
@@ -103,16 +102,19 @@ def route_table():
         ("/v2/cache/{image_id}", {"DELETE": "delete_cache_entry",
                                   "PUT": "queue_image_from_api"}),
     ]
+    table = [(path, actions, True) for path, actions in table]
     for root in ("/v1", "/v2"):
         table += [
             (root + "/cached_images", {"GET": "get_cached_images",
-                                       "DELETE": "delete_cached_images"}),
+                                       "DELETE": "delete_cached_images"},
+             False),
             (root + "/cached_images/{image_id}",
-             {"DELETE": "delete_cached_image"}),
+             {"DELETE": "delete_cached_image"}, False),
             (root + "/queued_images", {"GET": "get_queued_images",
-                                       "DELETE": "delete_queued_images"}),
+                                       "DELETE": "delete_queued_images"},
+             False),
             (root + "/queued_images/{image_id}",
-             {"PUT": "queue_image", "DELETE": "delete_queued_image"}),
+             {"PUT": "queue_image", "DELETE": "delete_queued_image"}, False),
         ]
     return table
 
@@ -125,8 +127,9 @@ class CacheManageFilter(wsgi.Middleware):
         self.resource = wsgi.Resource(CacheController(),
                                      NoBodyDeserializer())
         self.mapper = wsgi.APIMapper()
-        for path, actions in route_table():
-            self.mapper.connect_methods(path, self.resource, actions)
+        for path, actions, reject in route_table():
+            self.mapper.connect_methods(path, self.resource, actions,
+                                        reject)
 
     def process_request(self, req):
         if not req.path_info.startswith(("/v2/cache", "/v1/cached_images",

@@ -36,6 +36,7 @@ def _attach(req, ctx, request_id=None):
     if request_id:
         req.environ[wsgi.REQUEST_ID_ENV] = request_id
     ctx.request_id = wsgi.request_id_for(req.environ)
+    ctx.remote_address = req.remote_addr  # image.send's destination_ip
     req.context = ctx
     req.environ["glance.context"] = ctx
 
@@ -75,8 +76,8 @@ class ContextMiddleware(BaseContextMiddleware):
         elif CONF.allow_anonymous_access:
             _attach(req, self._anonymous_context())
         else:
-            raise webob.exc.HTTPUnauthorized(
-                explanation=_("Authentication required"))
+            # webob's own text, and no request id, as Glance answers
+            raise webob.exc.HTTPUnauthorized()
 
     @staticmethod
     def _anonymous_context():

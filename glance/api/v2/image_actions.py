@@ -1,6 +1,4 @@
 """``/v2/images/{id}/actions/deactivate`` and ``/reactivate``."""
-import webob
-
 from glance.api.v2 import images
 from glance.common import wsgi
 from glance.services import images as service
@@ -9,11 +7,11 @@ from glance.services import images as service
 class ImageActionsController:
     def deactivate(self, req, image_id):
         service.deactivate(req.context, image_id)
-        return webob.Response(status=204)
+        return wsgi.empty_response()
 
     def reactivate(self, req, image_id):
         service.reactivate(req.context, image_id)
-        return webob.Response(status=204)
+        return wsgi.empty_response()
 
 
 def create_resource():

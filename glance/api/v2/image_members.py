@@ -66,6 +66,10 @@ class RequestDeserializer(images.NoBodyDeserializer):
         body = self._object(request)
         if "status" not in body:
             raise exception.Invalid(_("Status not specified"))
+        if body["status"] not in service.MEMBER_STATUSES:
+            raise exception.Invalid(_(
+                'Incorrect request: Status must be "pending", "accepted" '
+                'or "rejected".'))
         schemas.get_member_schema().validate({"status": body["status"]})
         return {"status": body["status"]}
 

@@ -1,6 +1,4 @@
 """``/v2/images/{id}/tags/{tag}``: add and remove one tag."""
-import webob
-
 from glance.api.v2 import images
 from glance.common import exception
 from glance.common import wsgi
@@ -14,11 +12,11 @@ class TagsController:
             raise exception.Invalid(
                 _("Tag must be at most 255 characters long"))
         service.add_tag(req.context, image_id, tag_value)
-        return webob.Response(status=204)
+        return wsgi.empty_response()
 
     def delete(self, req, image_id, tag_value):
         service.delete_tag(req.context, image_id, tag_value)
-        return webob.Response(status=204)
+        return wsgi.empty_response()
 
 
 def create_resource():

@@ -1,7 +1,12 @@
 """How an image record looks in the API: Glance's image document."""
 from oslo_config import cfg
 
+from glance.services import discovery
+
 CONF = cfg.CONF
+
+# Bookkeeping properties of the import flow, never shown (as Glance).
+HIDDEN_PROPERTIES = ("os_glance_stage_host", "os_glance_hash_op_host")
 
 _COPIED = ("id", "name", "status", "visibility", "protected", "os_hidden",
            "checksum", "os_hash_algo", "os_hash_value", "owner", "size",
@@ -18,9 +23,15 @@ def format_time(value):
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def render_image(image):
-    """The JSON document of one image dict from the service layer."""
+def render_image(image, context=None):
+    """The JSON document of one image dict from the service layer.
+
+    The locations (``stores``, ``direct_url``, ``locations``) of a
+    deactivated image are shown to admins only, as Glance shows them.
+    """
     doc = dict(image["properties"])
+    for key in HIDDEN_PROPERTIES:
+        doc.pop(key, None)
     for key in _COPIED:
         doc[key] = image[key]
     doc["created_at"] = format_time(image["created_at"])
@@ -29,13 +40,16 @@ def render_image(image):
     doc["self"] = "/v2/images/%s" % image["id"]
     doc["file"] = "/v2/images/%s/file" % image["id"]
     doc["schema"] = "/v2/schemas/image"
-    _add_locations(doc, image)
+    if image["status"] != "deactivated" or context is None or \
+            context.is_admin:
+        _add_locations(doc, image)
     return doc
 
 
 def _add_locations(doc, image):
-    locations = [loc for loc in image.get("locations") or ()
-                 if loc.get("status", "active") == "active"]
+    locations = discovery.sort_locations(
+        loc for loc in image.get("locations") or ()
+        if loc.get("status", "active") == "active")
     stores = [loc["metadata"]["store"] for loc in locations
               if (loc.get("metadata") or {}).get("store")]
     if stores:

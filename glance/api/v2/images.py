@@ -37,8 +37,11 @@ class ImagesController:
         return service.get_image(req.context, image_id)
 
     def update(self, req, image_id, changes):
+        locations = [(c["op"], c.get("value")) for c in changes
+                     if c["path"][0] == "locations"]
         return service.update_image(req.context, image_id,
-                                    lambda work: apply_patch(work, changes))
+                                    lambda work: apply_patch(work, changes),
+                                    location_changes=locations)
 
     def delete(self, req, image_id):
         service.delete_image(req.context, image_id)
@@ -48,6 +51,8 @@ def apply_patch(work, changes):
     """Apply parsed JSON-patch operations to the service's working copy."""
     for change in changes:
         name = change["path"][0]
+        if name == "locations":
+            continue    # refused by the service (never changed by PATCH)
         if len(change["path"]) > 1:
             raise exception.Invalid(
                 _("Invalid JSON pointer for this resource: '/%s'")
@@ -60,12 +65,13 @@ def apply_patch(work, changes):
 
 
 def _set(work, name, value, op, strict_add):
+    work.setdefault("written", set()).add(name)
     exists = name in work["base"] or name in work["properties"] or \
         name == "tags"
     if op == "add" and strict_add and exists and name != "tags":
         raise exception.Conflict(_("Property %s already present.") % name)
     if op == "replace" and not exists and name not in rules.BASE_ATTRIBUTES:
-        raise exception.Conflict(_("Property %s does not exist.") % name)
+        raise exception.PropertyNotFound(name=name)
     if name == "tags":
         work["tags"] = rules.dedup(value)
     elif name in rules.BASE_ATTRIBUTES:
@@ -76,10 +82,10 @@ def _set(work, name, value, op, strict_add):
 
 def _remove(work, name):
     if name in rules.BASE_ATTRIBUTES:
-        raise exception.Forbidden(_("Property %s may not be removed.")
-                                  % name)
+        raise exception.AccessDenied(_("Property %s may not be removed.")
+                                     % name)
     if name not in work["properties"]:
-        raise exception.Conflict(_("Property %s does not exist.") % name)
+        raise exception.PropertyNotFound(name=name)
     del work["properties"][name]
 
 
@@ -107,7 +113,14 @@ class RequestDeserializer(NoBodyDeserializer):
         if not isinstance(body, dict):
             raise exception.Invalid(_("Image body must be a JSON object."))
         for key in body:
-            rules.check_writable(key, creating=True)
+            try:
+                rules.check_writable(key, creating=True)
+            except exception.ReservedProperty:
+                if not key.startswith("os_glance"):
+                    raise
+                # Glance words these so on create only
+                raise exception.ReservedPropertyOnCreate(
+                    property=key) from None
             _check_property_name(key)
         schemas.get_image_schema().validate(body)
         return {"image": rules.split_body(body)}
@@ -123,6 +136,9 @@ class RequestDeserializer(NoBodyDeserializer):
         image_schema = schemas.get_image_schema()
         for change in changes:
             name = change["path"][0]
+            if name == "locations":
+                _validate_locations_value(change, image_schema)
+                continue
             rules.check_writable(name)
             _check_property_name(name)
             if "value" in change:
@@ -140,11 +156,22 @@ class RequestDeserializer(NoBodyDeserializer):
                 "member_status": list_params.parse_member_status(params)}
 
 
+def _validate_locations_value(change, image_schema):
+    """A location change's value must match the schema (400), before the
+    service refuses the change itself (403), as in Glance."""
+    if "value" not in change:
+        return
+    value = change["value"]
+    if len(change["path"]) > 1:    # /locations/N: one location
+        value = [value]
+    image_schema.validate({"locations": value})
+
+
 def _check_property_name(name):
     if len(name) > 255:
         raise exception.Invalid(
-            _("Image property names must be at most 255 characters: "
-              "'%s...'") % name[:40])
+            _("Custom property should not be greater than 255 "
+              "characters."))
 
 
 class ResponseSerializer(wsgi.JSONResponseSerializer):
@@ -152,7 +179,8 @@ class ResponseSerializer(wsgi.JSONResponseSerializer):
 
     def _image(self, response, image, status=200):
         response.status_int = status
-        self.default(response, image_views.render_image(image))
+        self.default(response, image_views.render_image(
+            image, _context(response)))
 
     def create(self, response, image):
         self._image(response, image, status=201)
@@ -180,7 +208,8 @@ class ResponseSerializer(wsgi.JSONResponseSerializer):
         # first place (as Glance builds these links from a dict)
         params = [(k, v) for k, v in dict(response.request.params).items()
                   if k != "marker"]
-        body = {"images": [image_views.render_image(i)
+        context = _context(response)
+        body = {"images": [image_views.render_image(i, context)
                            for i in result["images"]],
                 "first": _images_url(params),
                 "schema": "/v2/schemas/images"}
@@ -188,6 +217,10 @@ class ResponseSerializer(wsgi.JSONResponseSerializer):
             body["next"] = _images_url(params + [("marker",
                                                   result["next_marker"])])
         self.default(response, body)
+
+
+def _context(response):
+    return getattr(response.request, "context", None)
 
 
 def _images_url(params):

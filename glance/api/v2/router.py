@@ -1,7 +1,8 @@
 """The v2 routes: one declarative table of (path, {method: action}).
 
-Every path answers 405 with an ``Allow`` header for methods not listed.
-Paths are relative to the ``/v2`` mount point of the paste composite.
+Every path answers 405 with an ``Allow`` header for methods not listed,
+but those of ``NO_REJECT``: 404, as Glance answers. Paths are relative to
+the ``/v2`` mount point of the paste composite.
 """
 from glance.api.v2 import discovery
 from glance.api.v2 import image_actions
@@ -20,6 +21,10 @@ from glance.api.v2 import schemas
 from glance.api.v2 import tasks
 from glance.common import property_utils
 from glance.common import wsgi
+
+
+# Paths Glance routes with no 405 for other methods
+NO_REJECT = frozenset(("/info/usage", "/images/{image_id}/tasks"))
 
 
 def route_table():
@@ -115,7 +120,8 @@ class API(wsgi.Router):
         property_utils.reset()
         property_utils.get_rules()
         for path, resource, actions in route_table():
-            mapper.connect_methods(path, resource, actions)
+            mapper.connect_methods(path, resource, actions,
+                                   reject=path not in NO_REJECT)
         super().__init__(mapper)
 
     @classmethod

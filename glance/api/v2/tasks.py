@@ -8,6 +8,7 @@ import urllib.parse
 
 import jsonschema
 import webob.exc
+from oslo_utils import uuidutils
 
 from glance.api.v2 import image_views
 from glance.api.v2 import list_params
@@ -42,10 +43,11 @@ class TasksController:
 
     def delete(self, req, task_id):
         raise webob.exc.HTTPMethodNotAllowed(
-            detail=_("This operation is currently not permitted on "
+            explanation=_("This operation is currently not permitted on "
                           "Glance Tasks. They are auto deleted after "
                           "reaching the time based on their expires_at "
                           "property."),
+            body_template="${explanation}",   # the message only, as Glance
             headers=[("Allow", "GET")])
 
 
@@ -55,14 +57,14 @@ class RequestDeserializer(wsgi.JSONRequestDeserializer):
         body = self.default(request).get("body")
         if not isinstance(body, dict):
             raise exception.Invalid(_("Body expected in request."))
+        for key in ("type", "input"):
+            if key not in body:
+                raise exception.Invalid(_("Task '%s' is required") % key)
+        validate_task_body(body)   # the import URI too, as Glance: first
         for key in READ_ONLY:
             if key in body:
                 raise exception.Forbidden(
                     _("Attribute '%s' is read-only.") % key)
-        for key in ("type", "input"):
-            if key not in body:
-                raise exception.Invalid(_("Task '%s' is required") % key)
-        validate_task_body(body)
         return {"task": body}
 
     def index(self, request):
@@ -89,7 +91,10 @@ class RequestDeserializer(wsgi.JSONRequestDeserializer):
                 raise exception.Invalid(_("Invalid type value: %s")
                                         % task_type)
             filters["type"] = task_type
-        return {"filters": filters, "marker": params.get("marker"),
+        marker = params.get("marker")
+        if marker is not None and not uuidutils.is_uuid_like(marker):
+            raise exception.Invalid(_("Invalid marker format"))
+        return {"filters": filters, "marker": marker,
                 "limit": limit, "sort_key": sort_key, "sort_dir": sort_dir}
 
 
@@ -106,11 +111,10 @@ def validate_task_body(body):
 
 
 def render_task(task, stub=False):
+    """A task's document; ``stub``: as the list shows it (without input,
+    result, message and the image, request and user ids)."""
     doc = {"id": task["id"], "type": task["type"],
            "status": task["status"], "owner": task["owner"],
-           "image_id": task.get("image_id"),
-           "request_id": task.get("request_id"),
-           "user_id": task.get("user_id"),
            "created_at": image_views.format_time(task["created_at"]),
            "updated_at": image_views.format_time(task["updated_at"]),
            "self": "/v2/tasks/%s" % task["id"],
@@ -118,10 +122,31 @@ def render_task(task, stub=False):
     if task.get("expires_at") is not None:
         doc["expires_at"] = image_views.format_time(task["expires_at"])
     if not stub:
+        doc["image_id"] = task.get("image_id")
+        doc["request_id"] = task.get("request_id")
+        doc["user_id"] = task.get("user_id")
         doc["input"] = task.get("input")
         doc["result"] = task.get("result")
         doc["message"] = task.get("message") or ""
     return doc
+
+
+def render_image_task(task):
+    """A task as ``/v2/images/{id}/tasks`` shows it: Glance hands out the
+    database row there (times in full ISO 8601 without a zone, the
+    ``deleted`` columns, no links)."""
+    doc = render_task(task)
+    del doc["self"], doc["schema"]
+    for key in ("created_at", "updated_at", "expires_at"):
+        value = task.get(key)
+        doc[key] = _isoformat(value)
+    doc["deleted"] = bool(task.get("deleted", False))
+    doc["deleted_at"] = _isoformat(task.get("deleted_at"))
+    return doc
+
+
+def _isoformat(value):
+    return value.isoformat() if value is not None else None
 
 
 class ResponseSerializer(wsgi.JSONResponseSerializer):
@@ -134,7 +159,7 @@ class ResponseSerializer(wsgi.JSONResponseSerializer):
         self.default(response, render_task(task))
 
     def image_tasks(self, response, result):
-        self.default(response, {"tasks": [render_task(t)
+        self.default(response, {"tasks": [render_image_task(t)
                                           for t in result["tasks"]]})
 
     def index(self, response, result):

@@ -40,11 +40,13 @@ from glance.async_.flows import plugins
 from glance.async_.flows import web_download
 from glance.common import exception
 from glance.db import api as db
+from glance.db import leases
 from glance.i18n import _
-from glance.services import tasks as task_records
+from glance import notifier
 from glance import store
 
 LOG = logging.getLogger(__name__)
+MiB = 1024 * 1024
 CONF = cfg.CONF
 
 LOCK = "os_glance_import_task"
@@ -105,12 +107,18 @@ class Import:
         """Heartbeat of the store writes: refresh the task, keep the
         lock; False when the lock is gone."""
         try:
-            task_records.touch(self.task_id)
+            self.touch()
             self.image()
         except (LockLost, ImportFailed, exception.NotFound):
             return False
         self.last_beat = time.monotonic()
         return True
+
+    def touch(self):
+        """Refresh the task's ``updated_at`` on the database's clock, by
+        which any node judges whether this import is alive."""
+        if not leases.touch_task(self.task_id):
+            raise exception.NotFound()
 
     def update(self, values=None, props=None, from_state=None,
                remove=()):
@@ -141,7 +149,7 @@ class Import:
             if store_id not in failed:
                 failed.append(store_id)
             props[FAILED] = ",".join(failed)
-        self.update(props=props)
+        return self.update(props=props)
 
 
 def run(context, task, executor=None):
@@ -149,7 +157,7 @@ def run(context, task, executor=None):
     work = Import(context, task)
     if not work.image_id:
         raise ImportFailed(image_id=None, reason=_("no image_id in input"))
-    task_records.touch(work.task_id)
+    work.touch()
     try:
         image = work.image()
         if work.method == "copy-image":
@@ -200,8 +208,9 @@ def _download(work, image):
         stage_raw(work.context, image, body, length, heartbeat=work)
     finally:
         body.close()
-    work.update(props={"os_glance_stage_host": CONF.worker_self_reference_url}
-                if CONF.worker_self_reference_url else None)
+    # this node holds the staged data (glance.services.forwarding)
+    host = CONF.worker_self_reference_url or CONF.public_endpoint
+    work.update(props={STAGE_HOST: host} if host else None)
 
 
 def stage_raw(context, image, data, size=None, heartbeat=None):
@@ -230,6 +239,7 @@ def stage_raw(context, image, data, size=None, heartbeat=None):
 
 def _to_store(work, image, store_id, path, activate):
     """Write the staged file to one store; record it; maybe activate."""
+    notifier.image_prepare(image, store_id)
     try:
         with open(path, "rb") as data:
             result = store.write_image(work.context, image, data,
@@ -250,8 +260,10 @@ def _to_store(work, image, store_id, path, activate):
                                                 "default", "err": e}) from e
         return
     _record(work, result)
-    work.store_done(store_id, ok=True)
-    if activate and not work.activated:
+    done = work.store_done(store_id, ok=True)
+    if not activate or work.activated:
+        notifier.image_uploaded(done, activated=False)
+    else:
         _check_formats_unchanged(work, image)
         values = {key: result[key] for key in
                   ("size", "checksum", "os_hash_algo", "os_hash_value",
@@ -259,8 +271,9 @@ def _to_store(work, image, store_id, path, activate):
         values.update(disk_format=image["disk_format"],
                       container_format=image["container_format"])
         values["status"] = "active"
-        work.update(values, from_state="importing")
+        done = work.update(values, from_state="importing")
         work.activated = True
+        notifier.image_uploaded(done)  # image.upload, image.activate
 
 
 def _check_formats_unchanged(work, image):
@@ -299,6 +312,9 @@ def _record(work, result):
         _drop({"url": result["url"], "metadata": result["metadata"]})
         raise
     work.written.append(loc)
+    # the task says how much went in, as Glance's does
+    db.task_update(work.task_id, {"message": _("Copied %i MiB")
+                                  % ((result.get("size") or 0) // MiB)})
 
 
 # --- copy-image ---
@@ -324,6 +340,7 @@ def _copy(work, image):
 
 def _copy_to(work, image, sources, store_id):
     error = None
+    notifier.image_prepare(image, store_id)
     for source in sources:
         try:
             chunks, size = store.read_image(source, image_size=image["size"],
@@ -339,7 +356,8 @@ def _copy_to(work, image, sources, store_id):
             error = e
             continue
         _record(work, result)
-        work.store_done(store_id, ok=True)
+        notifier.image_uploaded(work.store_done(store_id, ok=True),
+                                activated=False)
         return True
     LOG.warning("Copy of image %(id)s to store %(store)s failed: %(err)s",
                 {"id": work.image_id, "store": store_id, "err": error})
@@ -355,7 +373,8 @@ def _copy_to(work, image, sources, store_id):
 
 def _finish(work):
     store.delete_staged_data(work.image_id)
-    work.update(props={IMPORTING: ""}, remove=(LOCK,))
+    notifier.image_updated(work.update(props={IMPORTING: ""},
+                                       remove=(LOCK, STAGE_HOST)))
 
 
 def _drop(location):
@@ -413,7 +432,7 @@ def _revert(work, error):
                   "virtual_size": None}
     try:
         work.update(values, props=props, from_state=image["status"],
-                    remove=(LOCK,))
+                    remove=(LOCK, STAGE_HOST))
     except (LockLost, ImportFailed):
         LOG.warning("Could not revert image %s after its failed import",
                     work.image_id)

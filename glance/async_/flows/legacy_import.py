@@ -37,8 +37,8 @@ def validate_input(task_input):
             "The given uri is not valid. Please specify a valid uri from "
             "the following list of supported uri %s") % ["http", "https"])
     if not web_download.validate_import_uri(uri):
-        raise exception.Invalid(_("URI for import does not pass "
-                                  "filtering: %s") % uri)
+        raise exception.Invalid(_("URI for legacy import task does not "
+                                  "pass filtering: %s") % uri)
     for key in REQUIRED:
         if key not in task_input:
             raise exception.Invalid(_("Input does not contain '%s' field")

@@ -1,7 +1,9 @@
 """Index drivers of the image cache, by ``image_cache_driver`` name.
 
-Only ``sqlite`` is built in; any other name falls back to it (with a
-warning), as Glance falls back when a driver cannot be loaded.
+``sqlite`` (the default: an SQLite file in the cache directory) and
+``centralized_db`` (the main database, per node) are built in; any other
+name falls back to ``sqlite`` (with a warning), as Glance falls back
+when a driver cannot be loaded.
 """
 from oslo_utils import importutils
 

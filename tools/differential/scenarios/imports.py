@@ -5,6 +5,15 @@ RAW = {"disk_format": "raw", "container_format": "bare"}
 DATA = b"import me " * 100
 
 
+def _settled(image):
+    """The import is over: the image holds no import lock any more (Glance
+    drops it a little after the image turns active; its import thread
+    then still writes to its SQLite file, and a request meanwhile may
+    fail with "database is locked")."""
+    return image.get("status") != "importing" and \
+        "os_glance_import_task" not in image
+
+
 def _import(caller, image, body, step, **headers):
     return caller.post("/v2/images/%s/import" % image, json=body,
                        headers=headers or None, step=step)
@@ -26,7 +35,7 @@ def glance_direct(s):
     _import(s.other, image, method, "as other")
     _import(s.reader, image, method, "as reader")
     _import(s.member, image, dict(method, stores=["cheap"]), "import")
-    s.member.wait_image(image)
+    s.member.wait_image(image, until=("killed", "deleted"), check=_settled)
     s.member.get("/v2/images/%s" % image, step="show imported")
     s.member.get("/v2/images/%s/file" % image, step="download imported")
     _import(s.member, image, method, "import active")
@@ -37,14 +46,16 @@ def glance_direct(s):
     _import(s.member, both, dict(method, all_stores=True,
                                  all_stores_must_succeed=False),
             "import all stores")
-    s.member.wait_image(both, check=lambda i: i.get("stores", "").count(
-        ",") >= 1 or i.get("status") in ("killed", "deleted"))
+    s.member.wait_image(both, until=("killed", "deleted"),
+                        check=lambda i: _settled(i) and i.get(
+                            "stores", "").count(",") >= 1)
     s.member.get("/v2/images/%s" % both, step="show all stores")
     header = s.member.create(name="hdr", **RAW)
     s.member.stage(header, DATA)
     _import(s.member, header, method, "import store header",
             **{"X-Image-Meta-Store": "cheap"})
-    s.member.wait_image(header)
+    s.member.wait_image(header, until=("killed", "deleted"),
+                        check=_settled)
     s.member.get("/v2/images/%s" % header, step="show header store")
     _import(s.member, "8" * 8 + "-8888-8888-8888-" + "8" * 12, method,
             "missing image")
@@ -61,8 +72,9 @@ def copy_image(s):
     _import(s.admin, image, copy, "copy queued")
     s.member.upload(image, DATA)
     _import(s.member, image, copy, "copy as owner")
-    s.member.wait_image(image, check=lambda i: "cheap" in i.get(
-        "stores", ""))
+    s.member.wait_image(image, until=("killed", "deleted"),
+                        check=lambda i: _settled(i) and "cheap" in
+                        i.get("stores", ""))
     s.member.get("/v2/images/%s" % image, step="show copied")
     _import(s.admin, image, copy, "copy again")
     _import(s.admin, image, {"method": {"name": "copy-image"}},
@@ -70,13 +82,15 @@ def copy_image(s):
     _import(s.admin, image, dict(copy, stores=["nowhere"]),
             "copy unknown store")
     _import(s.other, image, copy, "copy as other")
+    s.member.wait_image(image, until=(), check=_settled)
     public = s.admin.create(name="pub", visibility="public", **RAW)
     s.admin.upload(public, DATA)
     _import(s.member, public, copy, "member copies public")
     _import(s.admin, public, dict(copy, all_stores=True),
             "admin copies all stores")
-    s.admin.wait_image(public, check=lambda i: "cheap" in i.get(
-        "stores", ""))
+    s.admin.wait_image(public, until=("killed", "deleted"),
+                       check=lambda i: _settled(i) and "cheap" in
+                       i.get("stores", ""))
     s.admin.get("/v2/images/%s" % public, step="show public copied")
 
 

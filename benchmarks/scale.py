@@ -1,0 +1,377 @@
+"""Scale benchmark: image list queries as the catalog grows, per database.
+
+For each backend (sqlite, postgresql, mysql) and each catalog size N it
+creates a uniquely named database, migrates it (``db_sync``), bulk-inserts
+N images through the project's tables (batched executemany: one property
+``os_distro`` and one tag per image, members for the shared ones, some
+hidden, queued and soft-deleted images), runs ``ANALYZE``, then times each
+list query through ``glance.db.api.image_get_all`` -- the call the API
+makes -- as an admin and as a plain project, and prints the median of
+``--repeat`` calls. The plans (EXPLAIN ANALYZE on PostgreSQL, ANALYZE on
+MariaDB, EXPLAIN QUERY PLAN on SQLite) of the statements of each query are
+printed for the largest N. Every database is dropped at the end.
+
+Run: ``python -m benchmarks scale --backends postgresql,mysql
+--sizes 1000,10000,100000``.
+"""
+import argparse
+import contextlib
+import datetime
+import os
+import random
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy import pool as sa_pool
+
+from glance.db import api
+from glance.db import migration
+from glance.db import models
+from glance.db import session as db_session
+
+SERVERS = {
+    "postgresql": os.environ.get(
+        "GLANCE_TEST_POSTGRESQL_URL",
+        "postgresql+psycopg2://postgres@127.0.0.1:5432/"),
+    "mysql": os.environ.get(
+        "GLANCE_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/"),
+}
+URL_QUERY = {"postgresql": "", "mysql": "?charset=utf8mb4"}
+CREATE = {"postgresql": "CREATE DATABASE %s ENCODING 'UTF8'",
+          "mysql": "CREATE DATABASE %s CHARACTER SET utf8mb4 "
+                   "COLLATE utf8mb4_general_ci"}
+DROP = {"postgresql": "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+        "mysql": "DROP DATABASE IF EXISTS %s"}
+T0 = datetime.datetime(2020, 1, 1)
+BATCH = 5000
+VIEWER = "p7"
+
+
+# -- the catalog -------------------------------------------------------------
+
+def projects(n):
+    """Projects grow with the catalog: about 200 images each."""
+    return max(20, n // 200)
+
+
+def catalog_rows(n, seed=42):
+    """Batches of (images, properties, tags, members) rows.
+
+    Per 100 images: 2 public, 1 community, 10 shared (each with one
+    accepted and one pending member), 87 private; 1 in 50 hidden, 1 in 20
+    queued, 1 in 13 soft-deleted, 1 in 100 without a name. Two images
+    share each creation time (the id breaks the tie).
+    """
+    rng = random.Random(seed)
+    nproj = projects(n)
+    for start in range(0, n, BATCH):
+        images, props, tags, members = [], [], [], []
+        for i in range(start, min(n, start + BATCH)):
+            image_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            owner = rng.randrange(nproj)
+            bucket = rng.randrange(100)
+            visibility = ("public" if bucket < 2 else "community"
+                          if bucket == 2 else "shared" if bucket < 13
+                          else "private")
+            created = T0 + datetime.timedelta(seconds=i // 2)
+            deleted = rng.randrange(13) == 0
+            queued = rng.randrange(20) == 0
+            images.append({
+                "id": image_id,
+                "name": None if rng.randrange(100) == 0 else "img-%08x"
+                % rng.getrandbits(32),
+                "size": rng.randrange(1 << 30), "virtual_size": None,
+                "status": "deleted" if deleted else "queued"
+                if queued else "active",
+                "visibility": visibility, "checksum": None,
+                "os_hash_algo": None, "os_hash_value": None,
+                "min_disk": 0, "min_ram": 0, "owner": "p%d" % owner,
+                "protected": False, "os_hidden": rng.randrange(50) == 0,
+                "disk_format": "qcow2", "container_format": "bare",
+                "created_at": created, "updated_at": created,
+                "deleted_at": created if deleted else None,
+                "deleted": deleted})
+            child = {"image_id": image_id, "created_at": created,
+                     "updated_at": created, "deleted_at": None,
+                     "deleted": False}
+            props.append(dict(child, name="os_distro",
+                              value="d%d" % rng.randrange(10)))
+            tags.append(dict(child, value="t%d" % rng.randrange(10)))
+            if visibility == "shared":
+                for step, status in ((1, "accepted"), (2, "pending")):
+                    members.append(dict(
+                        child, member="p%d" % ((owner + step) % nproj),
+                        can_share=False, status=status))
+        yield images, props, tags, members
+
+
+def build(n):
+    """Fill the database of ``glance.db.session`` with ``n`` images."""
+    tables = [models.Image.__table__, models.ImageProperty.__table__,
+              models.ImageTag.__table__, models.ImageMember.__table__]
+    for batch in catalog_rows(n):
+        with db_session.connection(write=True) as conn:
+            for table, rows in zip(tables, batch, strict=True):
+                if rows:
+                    conn.execute(sa.insert(table), rows)
+    engine = db_session.get_engine()
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        if engine.dialect.name == "mysql":
+            conn.exec_driver_sql("ANALYZE TABLE images, image_properties, "
+                                 "image_tags, image_members")
+        else:
+            conn.exec_driver_sql("ANALYZE")
+
+
+@contextlib.contextmanager
+def database(backend, tmpdir):
+    """A new empty migrated database of ``backend``, in use by glance.db;
+    dropped (or deleted) at the end."""
+    name = "glance_scale_%s" % uuid.uuid4().hex[:8]
+    if backend == "sqlite":
+        url = "sqlite:///%s" % os.path.join(tmpdir, name + ".sqlite")
+        server = None
+    else:
+        server = sa.create_engine(SERVERS[backend], poolclass=sa_pool.NullPool,
+                                  isolation_level="AUTOCOMMIT")
+        with server.connect() as conn:
+            conn.exec_driver_sql(CREATE[backend] % name)
+        url = SERVERS[backend] + name + URL_QUERY[backend]
+    try:
+        db_session.configure(url)
+        migration.db_sync()
+        yield url
+    finally:
+        db_session.configure(None)
+        if server is not None:
+            with server.connect() as conn:
+                conn.exec_driver_sql(DROP[backend] % name)
+            server.dispose()
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                for suffix in ("", "-wal", "-shm"):
+                    os.unlink(url[len("sqlite:///"):] + suffix)
+
+
+# -- the queries -------------------------------------------------------------
+
+def markers():
+    """Marker ids: the last of page 1 (admin, user) per order, and a
+    deep one (an image of the middle of the catalog, admin; the middle
+    one of the viewer's own, user)."""
+    admin = dict(is_admin=True, project_id="p1")
+    out = {}
+    for label, sort in (("", {}), ("name", {"sort_key": ["name"]})):
+        first = api.image_get_all(limit=25, **admin, **sort)
+        mine = api.image_get_all(limit=25, project_id=VIEWER, **sort)
+        out[label] = (first[-1]["id"] if first else None,
+                      mine[-1]["id"] if mine else None)
+    image = models.Image.__table__.c
+    live = sa.and_(image.deleted == sa.false(), image.os_hidden == sa.false())
+    with db_session.connection(write=False) as conn:
+        deep = []
+        for cond in (image.visibility == "private", image.owner == VIEWER):
+            count = conn.execute(sa.select(sa.func.count()).where(
+                live, cond)).scalar()
+            deep.append(conn.execute(
+                sa.select(image.id).where(live, cond)
+                .order_by(image.created_at, image.id)
+                .offset(count // 2).limit(1)).scalar())
+    out["deep"] = tuple(deep)
+    return out
+
+
+def queries(n, marks):
+    """(label, image_get_all kwargs); admin or the project ``VIEWER``."""
+    admin = dict(is_admin=True, project_id="p1")
+    user = dict(project_id=VIEWER)
+    owner = "p%d" % (3 % projects(n))
+    out = []
+    for who, ctx in (("admin", admin), ("user", user)):
+        page2 = marks[""][0 if who == "admin" else 1]
+        name2 = marks["name"][0 if who == "admin" else 1]
+        deep = marks["deep"][0 if who == "admin" else 1]
+        out += [
+            ("%s default" % who, dict(ctx)),
+            ("%s sort=name" % who, dict(ctx, sort_key=["name"])),
+            ("%s sort=name asc" % who, dict(ctx, sort_key=["name"],
+                                            sort_dir=["asc"])),
+            ("%s tag=t7" % who, dict(ctx, filters={"tags": ["t7"]})),
+            ("%s os_distro=d7" % who, dict(ctx, filters={"os_distro":
+                                                         "d7"})),
+            ("%s visibility=public" % who,
+             dict(ctx, filters={"visibility": "public"})),
+            ("%s visibility=private" % who,
+             dict(ctx, filters={"visibility": "private"})),
+            ("%s visibility=shared" % who,
+             dict(ctx, filters={"visibility": "shared"})),
+            ("%s visibility=community" % who,
+             dict(ctx, filters={"visibility": "community"})),
+            ("%s visibility=all" % who,
+             dict(ctx, filters={"visibility": "all"})),
+            ("%s member_status=all" % who, dict(ctx, member_status="all")),
+            ("%s owner=%s" % (who, owner), dict(ctx, filters={"owner":
+                                                              owner})),
+            ("%s status=queued" % who, dict(ctx, filters={"status":
+                                                          "queued"})),
+            ("%s os_hidden=true" % who, dict(ctx, filters={"os_hidden":
+                                                           True})),
+            ("%s marker" % who, dict(ctx, marker=page2)),
+            ("%s sort=name marker" % who, dict(ctx, sort_key=["name"],
+                                               marker=name2)),
+            ("%s deep marker" % who, dict(ctx, marker=deep)),
+            ("%s sort=name deep marker" % who,
+             dict(ctx, sort_key=["name"], marker=deep)),
+            ("%s tag=t7 sort=name" % who, dict(ctx, sort_key=["name"],
+                                               filters={"tags": ["t7"]})),
+        ]
+    out.append(("admin limit=1000", dict(admin, limit=1000)))
+    return out
+
+
+class Capture:
+    """The statements an engine runs while active."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements = []
+
+    def _record(self, conn, cursor, statement, parameters, context, many):
+        self.statements.append((statement, parameters))
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def time_query(kwargs, repeat):
+    kwargs = dict(kwargs)
+    kwargs.setdefault("limit", 25)
+    api.image_get_all(**kwargs)  # warm caches and the statement cache
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        page = api.image_get_all(**kwargs)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000, len(page)
+
+
+EXPLAIN = {"postgresql": "EXPLAIN (ANALYZE, COSTS OFF) ",
+           "mysql": "ANALYZE ", "sqlite": "EXPLAIN QUERY PLAN "}
+
+
+def plans(kwargs):
+    """The plan of each statement one call runs, as text lines."""
+    kwargs = dict(kwargs)
+    kwargs.setdefault("limit", 25)
+    engine = db_session.get_engine()
+    with Capture(engine) as capture:
+        api.image_get_all(**kwargs)
+    lines = []
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for statement, parameters in capture.statements:
+            if statement.strip().upper() == "BEGIN":
+                continue
+            if " AS kind" in statement:
+                lines.append("(children of the page: one UNION ALL by "
+                             "image id)")
+                continue
+            cursor.execute(EXPLAIN[engine.dialect.name] + statement,
+                           parameters)
+            lines += _plan_lines(engine.dialect.name, cursor)
+            lines.append("--")
+    finally:
+        raw.close()
+    return lines
+
+
+def _plan_lines(dialect, cursor):
+    rows = cursor.fetchall()
+    if dialect == "postgresql":
+        return [row[0] for row in rows]
+    names = [d[0] for d in cursor.description]
+    if dialect == "sqlite":
+        return ["  " * 0 + str(row[-1]) for row in rows]
+    keep = ("id", "select_type", "table", "type", "key", "rows", "r_rows",
+            "filtered", "r_filtered", "Extra")
+    return ["  ".join("%s=%s" % (k, v) for k, v in zip(names, row,
+                                                       strict=True)
+                      if k in keep and v is not None) for row in rows]
+
+
+# -- driver ------------------------------------------------------------------
+
+def run_backend(backend, sizes, repeat, show_plans, tmpdir, only):
+    results = {}
+    for n in sizes:
+        with database(backend, tmpdir):
+            start = time.perf_counter()
+            build(n)
+            print("# %s: built %d images in %.1f s" % (
+                backend, n, time.perf_counter() - start), flush=True)
+            qs = queries(n, markers())
+            if only:
+                qs = [q for q in qs if any(o in q[0] for o in only)]
+            for label, kwargs in qs:
+                ms, rows = time_query(kwargs, repeat)
+                results[(label, n)] = ms
+                print("%-10s %8d  %-28s %8.2f ms  (%d rows)" % (
+                    backend, n, label, ms, rows), flush=True)
+            if show_plans == "all" or (show_plans == "last"
+                                       and n == sizes[-1]):
+                for label, kwargs in qs:
+                    print("## plan %s N=%d %s" % (backend, n, label))
+                    for line in plans(kwargs):
+                        print("    " + line)
+    return results
+
+
+def report(backend, sizes, results):
+    labels = list(dict.fromkeys(label for label, _n in results))
+    print("\n%s: median ms of image_get_all (limit 25 unless said)" %
+          backend)
+    print("%-28s" % "query" + "".join("%10d" % n for n in sizes))
+    for label in labels:
+        print("%-28s" % label + "".join(
+            "%10.2f" % results[(label, n)] if (label, n) in results
+            else "%10s" % "-" for n in sizes))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backends", default="sqlite,postgresql,mysql")
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--plans", choices=("last", "all", "none"),
+                        default="last")
+    parser.add_argument("--only", default="",
+                        help="comma-separated substrings of query labels")
+    args = parser.parse_args(argv)
+    # a kill still drops the databases (the finally blocks run)
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(1))
+    sizes = [int(s) for s in args.sizes.split(",")]
+    only = [o for o in args.only.split(",") if o]
+    tables = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        for backend in args.backends.split(","):
+            results = run_backend(backend, sizes, args.repeat, args.plans,
+                                  tmpdir, only)
+            tables.append((backend, results))
+    for backend, results in tables:
+        report(backend, sizes, results)
+
+
+if __name__ == "__main__":
+    main()
