@@ -178,20 +178,22 @@ def legacy_clear(context, target):
     return cache.delete_all_queued_images()
 
 
-def cache_nodes(context, image_id):
-    """URLs of the nodes whose cache holds ``image_id``, as Glance
-    answers: ``list_cached_nodes`` policy first, then 409 unless the
-    ``centralized_db`` driver (the one that knows every node) is used,
-    then 404 for an image the caller cannot see."""
+def cache_nodes(context, image_id, self_url=None):
+    """URLs of the nodes whose cache holds ``image_id``:
+    ``list_cached_nodes`` policy first, then 404 for an image the caller
+    cannot see. The ``centralized_db`` driver knows every node; the SQLite
+    index only this one, so it answers with this node when it holds the
+    image (Glance 33's code answers 409 there; see doc/differences.rst)."""
     policy.enforce(context, "list_cached_nodes", {})
-    nodes = None
-    if CONF.image_cache_driver == "centralized_db":
-        images.find_image(context, image_id, _("Image %s not found."))
-        nodes = get_cache().get_cached_nodes(image_id)
-    if nodes is None:
-        LOG.warning("Centralized caching is not enabled")
-        raise exception.Conflict(_("Centralized caching is not enabled"))
-    return nodes
+    images.find_image(context, image_id, _("Image %s not found."))
+    cache = get_cache()
+    nodes = cache.get_cached_nodes(image_id) \
+        if CONF.image_cache_driver == "centralized_db" else None
+    if nodes is not None:
+        return nodes
+    if not cache.is_cached(image_id):
+        return []
+    return [CONF.worker_self_reference_url or self_url or ""]
 
 
 # --- the prefetcher in the daemon ---

@@ -237,15 +237,15 @@ def test_queue_then_prefetched(p1, admin):
     assert set(entry) >= {"image_id", "last_accessed", "last_modified",
                           "size", "hits"}
     assert image_id not in queued(admin)
-    # the nodes caching an image: known to the centralized_db driver
-    # only (tests/functional/test_multinode.py), 409 here as in Glance
+    # the nodes caching an image: every node with the centralized_db
+    # driver (tests/functional/test_multinode.py), this one with SQLite
     nodes = admin.get("/v2/cache/nodes/" + image_id)
-    assert nodes.status_code == 409, nodes.text
-    assert "Centralized caching is not enabled" in nodes.text
+    assert nodes.status_code == 200 and len(nodes.json()) == 1, nodes.text
     assert p1.get("/v2/cache/nodes/" + image_id).status_code == 403
     assert admin.delete("/v2/cache/" + image_id).status_code == 204
     assert image_id not in cached(admin)
     assert admin.delete("/v2/cache/" + image_id).status_code == 204
+    assert admin.get("/v2/cache/nodes/" + image_id).json() == []
 
 
 def test_queue_errors(p1, admin):
