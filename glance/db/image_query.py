@@ -104,8 +104,8 @@ def image_get_all(filters=None, marker=None, limit=None, sort_key=None,
             conditions.append(common.after_marker(Image, marker_row, keys,
                                                   dirs))
         ranges = _first_key_ranges(keys[0], dirs[0], marker_row)
-        parts = [(sa.and_(branch, bound), null and mysql)
-                 for branch in branches for bound, null in ranges]
+        parts = [(sa.and_(branch, bound), null and mysql, source)
+                 for branch, source in branches for bound, null in ranges]
         hint = _mysql_seek_hint(keys[0]) if mysql and marker_row else None
         rows = session.execute(_page_query(parts, conditions, keys, dirs,
                                            limit, hint)).all()
@@ -114,8 +114,8 @@ def image_get_all(filters=None, marker=None, limit=None, sort_key=None,
 
 def _page_query(parts, conditions, keys, dirs, limit, hint=None):
     """The first ``limit`` images of the UNION ALL of the disjoint
-    ``parts`` (condition, whether its first sort key is NULL), each read
-    in index order and cut at ``limit`` itself."""
+    ``parts`` (condition, whether its first sort key is NULL, the FROM
+    clause), each read in index order and cut at ``limit`` itself."""
     if len(parts) == 1:
         return _part_query(common.IMAGE, parts[0], conditions, keys, dirs,
                            limit, hint)
@@ -137,8 +137,9 @@ def _page_query(parts, conditions, keys, dirs, limit, hint=None):
 
 
 def _part_query(columns, part, conditions, keys, dirs, limit, hint):
-    condition, null = part
-    query = (sa.select(*_as_list(columns)).where(condition, *conditions)
+    condition, null, source = part
+    query = (sa.select(*_as_list(columns)).select_from(source)
+             .where(condition, *conditions)
              .order_by(*_part_order(keys, dirs, null)))
     for dialect in MYSQL if hint else ():
         query = query.with_hint(common.IMAGE, hint, dialect_name=dialect)
@@ -189,16 +190,29 @@ def _marker_row(session, marker, project_id, is_admin):
     return row
 
 
-def _membership(project_id, member_status):
-    """The image is one ``project_id`` is a live member of: an IN over
-    the project's memberships, which every backend can read first (a
-    project is a member of few images) rather than probe per image."""
+def _member_images(project_id, member_status):
+    """``images`` joined to the distinct ids of the images ``project_id``
+    is a live member of: read from the project's memberships first (a
+    project is a member of few images), where SQLite, given an IN, walks
+    the index of every shared image in order instead."""
     member = models.ImageMember.__table__.c
     query = sa.select(member.image_id).where(
         member.member == project_id, common.live(member))
     if member_status != "all":
         query = query.where(member.status == member_status)
-    return Image.id.in_(query)
+    ids = query.distinct().subquery("member_of")
+    return ids.join(common.IMAGE, Image.id == ids.c.image_id)
+
+
+def _membership(project_id, member_status):
+    """The image is one ``project_id`` is a live member of."""
+    member = models.ImageMember.__table__.c
+    query = sa.select(member.id).where(
+        member.image_id == Image.id, member.member == project_id,
+        common.live(member))
+    if member_status != "all":
+        query = query.where(member.status == member_status)
+    return query.exists()
 
 
 def viewer_clause(visibility, project_id, is_admin, member_status):
@@ -245,29 +259,26 @@ def viewer_clause(visibility, project_id, is_admin, member_status):
 
 
 def viewer_branches(visibility, project_id, is_admin, member_status):
-    """``viewer_clause`` as disjoint conditions, each one range of an
-    index (owner, visibility) or of the membership table, whose union is
-    what the viewer sees."""
+    """``viewer_clause`` as disjoint (condition, FROM clause) pairs, each
+    one range of an index (owner, visibility) or the project's
+    memberships, whose union is what the viewer sees."""
     clause = viewer_clause(visibility, project_id, is_admin, member_status)
+    images = common.IMAGE
     if is_admin or project_id is None or visibility not in (
             None, "all", "shared"):
-        return [clause]
+        return [(clause, images)]
     owned = Image.owner == project_id
     others = sa.or_(Image.owner != project_id, Image.owner.is_(None))
-    # read from the project's memberships: SQLite would rather walk the
-    # index of every shared image in order, unless the visibility is
-    # hidden from it (a no-op COALESCE: the column is NOT NULL)
-    shared_with_me = sa.and_(
-        sa.func.coalesce(Image.visibility, "") == "shared", others,
-        _membership(project_id, member_status))
+    shared_with_me = (sa.and_(Image.visibility == "shared", others),
+                      _member_images(project_id, member_status))
     if visibility == "shared":
-        return [sa.and_(Image.visibility == "shared", owned),
+        return [(sa.and_(Image.visibility == "shared", owned), images),
                 shared_with_me]
-    public = sa.and_(Image.visibility == "public", others)
+    public = (sa.and_(Image.visibility == "public", others), images)
     if visibility is None:
-        return [owned, public, shared_with_me]
-    community = sa.and_(Image.visibility == "community", others)
-    return [owned, public, community, shared_with_me]
+        return [(owned, images), public, shared_with_me]
+    community = (sa.and_(Image.visibility == "community", others), images)
+    return [(owned, images), public, community, shared_with_me]
 
 
 def filter_clauses(filters, probe_per_row=False):
