@@ -90,6 +90,28 @@ def test_glance_direct(env, ctx):
     assert not store.delete_staged_data(image["id"])
 
 
+
+def test_active_is_never_seen_with_the_lock(env, ctx, monkeypatch):
+    """The image goes active and lets go of its lock in one update, so a
+    client that sees it active may copy it at once (no 409)."""
+    image = new_image(ctx)
+    image_data.stage(ctx, image["id"], [DATA], len(DATA))
+    image_import.import_image(ctx, image["id"],
+                              {"method": {"name": "glance-direct"}})
+    seen = []
+    real_update = db.image_update
+
+    def watching_update(image_id, values, **kw):
+        result = real_update(image_id, values, **kw)
+        seen.append((result["status"], flow.LOCK in result["properties"]))
+        return result
+    monkeypatch.setattr(db, "image_update", watching_update)
+    [task] = run_spawned(env)
+    assert task["status"] == "success", task["message"]
+    assert ("active", False) in seen
+    assert ("active", True) not in seen
+
+
 def age_task(task_id, seconds):
     """Make task ``task_id`` look silent for ``seconds``."""
     import sqlalchemy as sa

@@ -20,7 +20,9 @@ This module does the rest, top to bottom:
    store would take it;
 4. make the image ``active`` with the size and hashes of the data (after
    the first store when ``all_stores_must_succeed`` is false, after the
-   last otherwise), delete the staged data and release the lock.
+   last otherwise), releasing the lock in the same update when no store
+   is left (a client that sees ``active`` may copy the image at once),
+   then delete the staged data.
 
 On failure the data written by this import is deleted, the image goes
 back to ``queued`` (copy-image leaves it ``active``), the staged data is
@@ -86,6 +88,7 @@ class Import:
         self.written = []   # locations added by this import
         self.stage_url = None
         self.activated = False
+        self.released = False   # the lock went with the activation
         self.last_beat = time.monotonic()
         timeout = CONF.task.import_lock_timeout
         self.interval = max(min(timeout / 4.0, 10.0), 0.05)
@@ -138,6 +141,16 @@ class Import:
         except exception.Conflict:
             raise ImportFailed(image_id=self.image_id, reason=_(
                 "the image changed status during the import")) from None
+
+    def release(self, values=None, from_state=None):
+        """The last change of the image: ``values`` and the lock's
+        release in one update, so a client that sees the result (an
+        active image) may start the next import at once."""
+        image = self.update(values, props={IMPORTING: ""},
+                            from_state=from_state,
+                            remove=(LOCK, STAGE_HOST))
+        self.released = True
+        return image
 
     def store_done(self, store_id, ok):
         image = self.image()
@@ -192,7 +205,7 @@ def _import(work, image):
     for index, store_id in enumerate(work.stores, 1):
         last = index == len(work.stores)
         activate = (not work.all_must_succeed) or last
-        _to_store(work, image, store_id, path, activate)
+        _to_store(work, image, store_id, path, activate, last)
     if not work.activated:
         raise ImportFailed(image_id=work.image_id,
                            reason=_("no store accepted the image data"))
@@ -237,8 +250,9 @@ def stage_raw(context, image, data, size=None, heartbeat=None):
     return stream.count
 
 
-def _to_store(work, image, store_id, path, activate):
-    """Write the staged file to one store; record it; maybe activate."""
+def _to_store(work, image, store_id, path, activate, last):
+    """Write the staged file to one store; record it; maybe activate
+    (with the lock's release when no store is left)."""
     notifier.image_prepare(image, store_id)
     try:
         with open(path, "rb") as data:
@@ -271,7 +285,10 @@ def _to_store(work, image, store_id, path, activate):
         values.update(disk_format=image["disk_format"],
                       container_format=image["container_format"])
         values["status"] = "active"
-        done = work.update(values, from_state="importing")
+        if last:
+            done = work.release(values, from_state="importing")
+        else:
+            done = work.update(values, from_state="importing")
         work.activated = True
         notifier.image_uploaded(done)  # image.upload, image.activate
 
@@ -372,9 +389,16 @@ def _copy_to(work, image, sources, store_id):
 # --- the end ---
 
 def _finish(work):
+    image = None
+    if not work.released:
+        image = work.release()
     store.delete_staged_data(work.image_id)
-    notifier.image_updated(work.update(props={IMPORTING: ""},
-                                       remove=(LOCK, STAGE_HOST)))
+    if image is None:
+        try:
+            image = db.image_get(work.image_id)
+        except exception.NotFound:       # deleted once active: fine
+            return
+    notifier.image_updated(image)
 
 
 def _drop(location):
