@@ -4,73 +4,21 @@ It only makes databases the Glance way (its ``glance-manage``) and writes
 rows through its own database API (``glance_oracle_rows.py``); it is never
 imported by, nor installed into, our environment.
 
-The virtualenv is built once per machine under
-``$GLANCE_ORACLE_DIR`` (default ``~/.cache/glance-tests``) and reused;
-building it holds an exclusive file lock, so that the two workers of
-``pytest -n 2`` wanting it at once build it once. A virtualenv is only used
-once its ``.complete`` marker exists.
+The virtualenv is the differential tool's (``tools/differential/oracle.py``:
+built once per machine, under a file lock so that the two workers of
+``pytest -n 2`` wanting it at once build it once).
 """
-import contextlib
-import fcntl
 import json
 import os
 import pathlib
-import shutil
 import subprocess
-import sys
 
-GLANCE_VERSION = "33.0.0"
-PACKAGES = ("glance==%s" % GLANCE_VERSION, "PyMySQL", "psycopg2-binary")
+from tools.differential.oracle import ensure_venv  # noqa: F401
+from tools.differential.oracle import GLANCE_VERSION  # noqa: F401
+from tools.differential.oracle import OracleUnavailable  # noqa: F401
+
 HERE = pathlib.Path(__file__).resolve().parent
-INSTALL_TIMEOUT = 900
 QUIET = {"PYTHONWARNINGS": "ignore"}
-
-
-class OracleUnavailable(RuntimeError):
-    """The Glance virtualenv could not be built (e.g. no package index)."""
-
-
-def base_dir():
-    default = pathlib.Path.home() / ".cache" / "glance-tests"
-    return pathlib.Path(os.environ.get("GLANCE_ORACLE_DIR") or default)
-
-
-@contextlib.contextmanager
-def _locked(path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def ensure_venv():
-    """The path of the Glance virtualenv, built if need be."""
-    venv = base_dir() / ("glance-%s-venv" % GLANCE_VERSION)
-    marker = venv / ".complete"
-    if marker.exists():
-        return venv
-    with _locked(base_dir() / ("glance-%s.lock" % GLANCE_VERSION)):
-        if not marker.exists():
-            _build(venv)
-            marker.write_text(GLANCE_VERSION + "\n")
-    return venv
-
-
-def _build(venv):
-    shutil.rmtree(venv, ignore_errors=True)
-    steps = [[sys.executable, "-m", "venv", str(venv)],
-             [str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-              "--disable-pip-version-check", *PACKAGES]]
-    for command in steps:
-        done = subprocess.run(command, capture_output=True, text=True,
-                              timeout=INSTALL_TIMEOUT)
-        if done.returncode != 0:
-            shutil.rmtree(venv, ignore_errors=True)
-            raise OracleUnavailable("%s failed:\n%s" % (
-                " ".join(command[:4]), (done.stdout + done.stderr)[-2000:]))
 
 
 class Glance:

@@ -7,7 +7,9 @@ virtualenv, found in this order:
    used as it is (for development, e.g. ``/tmp/glance33-venv``);
 2. ``$GLANCE_DIFFERENTIAL_CACHE/glance33`` (default
    ``~/.cache/glance-differential/glance33``), built there on first use with
-   ``python3 -m venv DIR && DIR/bin/pip install glance==33.0.0 uwsgi``.
+   ``python3 -m venv DIR && DIR/bin/pip install glance==33.0.0 uwsgi ...``
+   (with the database drivers, for the adoption tests'
+   ``tests/functional/glance_oracle.py``, the one other user).
 
 Building holds an exclusive file lock, so two pytest-xdist workers wanting
 it at once build it once; a virtualenv counts only once its ``.complete``
@@ -28,7 +30,11 @@ import subprocess
 import sys
 
 GLANCE_VERSION = "33.0.0"
-PACKAGES = ("glance==%s" % GLANCE_VERSION, "uwsgi")
+PACKAGES = ("glance==%s" % GLANCE_VERSION, "uwsgi", "PyMySQL",
+            "psycopg2-binary")
+# what the .complete marker records: a venv built with fewer packages is
+# rebuilt
+MARKER = " ".join(PACKAGES) + "\n"
 INSTALL_TIMEOUT = 1200
 
 
@@ -63,16 +69,20 @@ def ensure_venv(venv=None, log=None):
         return venv
     venv = cache_dir() / "glance33"
     marker = venv / ".complete"
-    if marker.exists():
+    if _complete(marker):
         return venv
     with _locked(cache_dir() / "glance33.lock"):
-        if not marker.exists():
+        if not _complete(marker):
             if log:
                 log("building the Glance %s virtualenv in %s (once)"
                     % (GLANCE_VERSION, venv))
             _build(venv, PACKAGES)
-            marker.write_text(GLANCE_VERSION + "\n")
+            marker.write_text(MARKER)
     return venv
+
+
+def _complete(marker):
+    return marker.exists() and marker.read_text() == MARKER
 
 
 def _has_glance(venv):
