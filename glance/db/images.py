@@ -233,13 +233,21 @@ def image_destroy(image_id):
 
     Returns the image's dict as it was, with status 'deleted'.
     """
+    return soft_delete(image_id, "deleted")
+
+
+def soft_delete(image_id, status):
+    """Soft-delete an image, its properties, tags and members, and its
+    locations, giving the image and its locations ``status`` ('deleted',
+    or 'pending_delete' when the scrubber deletes the data later); the
+    image's dict as it was, with the new status."""
     now = models.utcnow()
     with db_session.connection(write=True) as session:
         image = common.load_image(session, image_id)
         done = session.execute(
             sa.update(IMAGE)
             .where(IMAGE.c.id == image_id, common.live(IMAGE.c))
-            .values(status="deleted", deleted=True, deleted_at=now,
+            .values(status=status, deleted=True, deleted_at=now,
                     updated_at=now))
         if done.rowcount != 1:
             raise exception.ImageNotFound(image_id=image_id)
@@ -252,8 +260,10 @@ def image_destroy(image_id):
         session.execute(sa.update(LOCATION)
                         .where(LOCATION.c.image_id == image_id,
                                LOCATION.c.deleted == sa.false())
-                        .values(status="deleted", **gone))
-    image.update(status="deleted", **gone)
+                        .values(status=status, **gone))
+    image.update(status=status, **gone)
+    for loc in image["locations"]:
+        loc["status"] = status
     return image
 
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from glance.common import exception
 from glance.db import common
+from glance.db import images
 from glance.db import models
 from glance.db import session as db_session
 
@@ -39,30 +40,7 @@ def image_destroy_delayed(image_id):
     """Soft-delete an image as ``pending_delete``, its locations too (the
     data stays); the image's dict as it was, with status
     ``pending_delete`` and the locations it had."""
-    now = models.utcnow()
-    with db_session.connection(write=True) as session:
-        image = common.load_image(session, image_id)
-        done = session.execute(
-            sa.update(IMAGE)
-            .where(IMAGE.c.id == image_id, common.live(IMAGE.c))
-            .values(status=PENDING, deleted=True, deleted_at=now,
-                    updated_at=now))
-        if done.rowcount != 1:
-            raise exception.ImageNotFound(image_id=image_id)
-        gone = {"deleted": True, "deleted_at": now, "updated_at": now}
-        for table in (PROPERTY, TAG, MEMBER):
-            session.execute(sa.update(table)
-                            .where(table.c.image_id == image_id,
-                                   table.c.deleted == sa.false())
-                            .values(**gone))
-        session.execute(sa.update(LOCATION)
-                        .where(LOCATION.c.image_id == image_id,
-                               LOCATION.c.deleted == sa.false())
-                        .values(status=PENDING, **gone))
-    image.update(status=PENDING, **gone)
-    for loc in image["locations"]:
-        loc["status"] = PENDING
-    return image
+    return images.soft_delete(image_id, PENDING)
 
 
 def _locations_query(image_ids):
