@@ -2,7 +2,8 @@
 import importlib
 import sys
 
-NAMES = ("metadata", "datapath", "cachepath", "notifications", "scale")
+NAMES = ("metadata", "datapath", "cachepath", "notifications", "scale",
+         "nodes")
 
 
 def main():

@@ -54,7 +54,3 @@ class Controller:
 def create_resource(conf=None):
     """paste.app_factory for the version document."""
     return Controller()
-
-
-def create_resource_factory(global_conf, **local_conf):
-    return Controller()

@@ -12,6 +12,11 @@ LOG = logging.getLogger(__name__)
 _THREADPOOL_MODEL = None
 
 
+class ThreadPoolModelNotSet(RuntimeError):
+    """No thread-pool model was chosen in this process: its start-up did
+    not call ``set_threadpool_model`` (the bootstrap does)."""
+
+
 class ThreadPoolModel:
     """A pool of workers of one kind; subclasses pick the executor."""
 
@@ -86,8 +91,10 @@ def set_threadpool_model(thread_type):
 
 
 def get_threadpool_model():
-    """The model class chosen at start-up (AssertionError if none was)."""
-    assert _THREADPOOL_MODEL is not None, "Thread pool model not set"
+    """The model class chosen at start-up (ThreadPoolModelNotSet if none
+    was: a real check, since ``python -O`` strips ``assert``)."""
+    if _THREADPOOL_MODEL is None:
+        raise ThreadPoolModelNotSet("Thread pool model not set")
     return _THREADPOOL_MODEL
 
 

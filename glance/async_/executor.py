@@ -32,7 +32,7 @@ from glance.common import exception
 from glance.db import api as db
 from glance.i18n import _
 from glance import notifier
-from glance.services import tasks as task_records
+from glance import task_records
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -129,20 +129,14 @@ def _log_crash(future):
 class TaskExecutor:
     """Runs tasks for one request context.
 
-    ``task_repo``, ``image_repo``, ``image_factory`` and ``admin_repo``
-    are accepted for compatibility with Glance's signature; records are
-    read and written through ``glance.db.api``. ``admin_context`` (for
-    ``copy-image``, which writes to an image its caller may not own) is
-    the elevated context the work runs with.
+    Records are read through ``glance.db.api`` and moved through
+    ``glance.task_records``. ``admin_context`` (for ``copy-image``, which
+    writes to an image its caller may not own) is the elevated context the
+    work runs with.
     """
 
-    def __init__(self, context, task_repo=None, image_repo=None,
-                 image_factory=None, admin_repo=None, admin_context=None):
+    def __init__(self, context, admin_context=None):
         self.context = context
-        self.task_repo = task_repo
-        self.image_repo = image_repo
-        self.image_factory = image_factory
-        self.admin_repo = admin_repo
         self.admin_context = admin_context
 
     def begin_processing(self, task_id):

@@ -35,7 +35,8 @@ def main(argv=None):
     except cfg.Error as e:
         return _fail("configuration error: %s" % e, 2)
     srv = server.PosixServer(initialize_glance_store=True,
-                             initialize_prefetcher=prefetcher_wanted(),
+                             initialize_prefetcher=start_prefetcher
+                             if prefetcher_wanted() else False,
                              claims=claim_registry(),
                              release_claims=release_claims)
     status, reason = _serve(srv)
@@ -124,6 +125,13 @@ def release_claims(registry, pid):
 def prefetcher_wanted():
     """Whether the paste flavor has the image cache."""
     return "cach" in (CONF.paste_deploy.flavor or "")
+
+
+def start_prefetcher():
+    """Worker boot: the periodic image prefetcher (the services are
+    imported in the worker, not in the supervisor)."""
+    from glance.services import cache
+    cache.start_periodic_prefetcher()
 
 
 def _fail(message, status):

@@ -36,11 +36,13 @@ def main(argv=None):
         return status
     from glance.common import store_setup
     from glance.image_cache import prefetcher
+    from glance.services import cache as cache_service
 
     def job():
         store_setup.initialize_stores()
         progress = show_progress if sys.stderr.isatty() else None
-        app = prefetcher.Prefetcher(progress=progress)
+        app = prefetcher.Prefetcher(
+            progress=progress, source=cache_service.PrefetchSource())
         done, failed = app.run()
         if failed:
             raise RuntimeError("%d image(s) could not be cached (%d "

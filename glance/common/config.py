@@ -64,8 +64,10 @@ class InvalidOptionValue(cfg.Error):
     """A configured value the service cannot interpret (stops start-up)."""
 
 
-# Import methods this service implements (Glance also has glance-download)
-IMPORT_METHODS = ("glance-direct", "web-download", "copy-image")
+# Import methods this service implements; the default offers the first
+# three, as Glance's does
+IMPORT_METHODS = ("glance-direct", "web-download", "copy-image",
+                  "glance-download")
 
 
 paste_deploy_opts = [
@@ -93,7 +95,9 @@ common_opts = [
                 help=_("Show the store location in 'direct_url'.")),
     cfg.BoolOpt("show_multiple_locations", default=False,
                 deprecated_for_removal=True,
-                help=_("Show all image locations in 'locations'.")),
+                help=_("Show all image locations in 'locations', and let "
+                       "them be changed by JSON-patch on /locations (add, "
+                       "replace, remove), as Glance does.")),
     cfg.IntOpt("image_size_cap", default=1099511627776, min=1,
                max=9223372036854775808,
                help=_("Maximum size of image data a user may upload, in "
@@ -116,10 +120,11 @@ common_opts = [
     BracketListOpt("enabled_import_methods",
                    item_type=cfg.types.String(choices=IMPORT_METHODS,
                                               quotes=True),
-                   default=list(IMPORT_METHODS),
+                   default=list(IMPORT_METHODS[:3]),
                    help=_("Image import methods offered to users, e.g. "
-                          "[glance-direct, web-download]. Glance's "
-                          "glance-download is not available here.")),
+                          "[glance-direct, web-download]; glance-download "
+                          "(from another region's Glance) is offered "
+                          "only when listed.")),
     cfg.StrOpt("node_staging_uri",
                help=_("file:// URI of the staging area for imports; "
                       "defaults to <state_path>/staging.")),
@@ -138,9 +143,12 @@ common_opts = [
                help=_("Whether property protection rules name roles or "
                       "policy rules.")),
     cfg.BoolOpt("use_keystone_limits", default=False,
-                help=_("Enforce and report quotas from keystone's unified "
-                       "limits; without them /v2/info/usage is empty, as "
-                       "in Glance.")),
+                help=_("Enforce per-project quotas from Keystone's "
+                       "unified limits for the image service "
+                       "(image_size_total, image_stage_total, "
+                       "image_count_total, image_count_uploading), read "
+                       "through the [oslo_limit] options, and report them "
+                       "in /v2/info/usage (empty when off).")),
     cfg.BoolOpt("delayed_delete", default=False,
                 help=_("Mark deleted image data pending_delete instead of "
                        "deleting it at once.")),
@@ -195,8 +203,6 @@ UNSUPPORTED_GLANCE_OPTS = [
     ("taskflow_executor", "conversion_format", False,
      "the legacy conversion task is not implemented; use the "
      "image_conversion import plugin's [image_conversion] output_format"),
-    ("glance_download_properties", "extra_properties", False,
-     "the glance-download import method is not implemented"),
     ("image_import_opts", "max_parallel_stores", False,
      "an import to several stores writes them one after the other"),
     ("profiler", "trace_sqlalchemy", False,

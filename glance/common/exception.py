@@ -49,16 +49,6 @@ class InvalidContentType(BadRequest):
     shown = "after"
 
 
-class UnsupportedMediaType(GlanceException):
-    message = _("Unsupported media type")
-    code = 415
-    shown = "after"
-
-
-class MalformedJSON(BadRequest):
-    message = _("Malformed JSON in request body.")
-
-
 class InvalidSortKey(Invalid):
     message = _("Sort key supplied was not valid.")
 
@@ -88,11 +78,6 @@ class InvalidImageStatusTransition(Invalid):
 
 class SchemaLoadError(GlanceException):
     message = _("Unable to load schema: %(reason)s")
-
-
-class NotAuthenticated(GlanceException):
-    message = _("You are not authenticated.")
-    code = 401
 
 
 class Forbidden(GlanceException):
@@ -140,16 +125,6 @@ class TaskNotFound(NotFound):
     message = _("Task with the given id %(task_id)s was not found")
 
 
-class MethodNotAllowed(GlanceException):
-    message = _("The method %(method)s is not allowed on this resource.")
-    code = 405
-
-
-class NotAcceptable(GlanceException):
-    message = _("The requested representation is not available.")
-    code = 406
-
-
 class Conflict(GlanceException):
     message = _("There was a conflict when trying to complete your "
                 "request.")
@@ -163,10 +138,6 @@ class Duplicate(Conflict):
 class PropertyNotFound(Conflict):
     message = _("Property %(name)s does not exist.")
     shown = "after"
-
-
-class ImageDataNotFound(NotFound):
-    message = _("No image data could be found")
 
 
 class Gone(GlanceException):
@@ -234,10 +205,6 @@ class ServiceUnavailable(GlanceException):
 
 class ServerError(GlanceException):
     message = _("The request returned 500 Internal Server Error.")
-
-
-class WorkerCreationFailure(GlanceException):
-    message = _("Server worker creation failed: %(reason)s.")
 
 
 class InvalidConfiguration(GlanceException):

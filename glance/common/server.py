@@ -311,9 +311,11 @@ class BaseServer:
             self.cache_images()
 
     def cache_images(self):
-        """Start the in-daemon periodic image prefetcher."""
-        from glance.services import cache
-        cache.start_periodic_prefetcher()
+        """Start the in-daemon periodic image prefetcher: a callable
+        ``initialize_prefetcher`` is what starts it (the entry point
+        passes it; the server knows no service)."""
+        if callable(self.initialize_prefetcher):
+            self.initialize_prefetcher()
 
     # reloading
 

@@ -69,26 +69,6 @@ class Request(webob.Request):
         found = self.accept_language.lookup(langs, default="fake_LANG")
         return None if found == "fake_LANG" else found
 
-    def get_range_from_request(self, image_size):
-        """The single byte range asked for, as a webob Range, or None.
-
-        Raises RequestedRangeNotSatisfiable when it cannot be served.
-        """
-        if "Range" not in self.headers:
-            return None
-        if "," in self.headers["Range"]:
-            # webob would silently keep only the first range
-            raise exception.BadRequest(_(
-                "Requests with multiple ranges are not supported in Glance. "
-                "You may make multiple single-range requests instead."))
-        req_range = self.range
-        if req_range is None:
-            # webob could not parse it: Glance answers 416 here.
-            raise exception.RequestedRangeNotSatisfiable()
-        if req_range.range_for_length(image_size) is None:
-            raise exception.RequestedRangeNotSatisfiable()
-        return req_range
-
     @property
     def body_file(self):
         # The input stream, unbuffered: never let webob buffer an image
@@ -161,17 +141,6 @@ def check_url_encoding(req):
         return webob.exc.HTTPBadRequest(
             explanation=_("The URL is not valid UTF-8."))
     return None
-
-
-class Debug(Middleware):
-    """Logs the request environ and response headers (for debugging)."""
-
-    @webob.dec.wsgify(RequestClass=Request)
-    def __call__(self, req):
-        LOG.debug("Request environ: %s", sorted(req.environ.items()))
-        resp = req.get_response(self.application)
-        LOG.debug("Response headers: %s", list(resp.headers.items()))
-        return resp
 
 
 class APIMapper(routes.Mapper):

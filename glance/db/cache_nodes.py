@@ -10,11 +10,11 @@ import datetime
 
 import sqlalchemy as sa
 
-from glance.db import cache_models
+from glance.db import models
 from glance.db import session as db_session
 
-NODE = cache_models.NodeReference.__table__
-CACHED = cache_models.CachedImage.__table__
+NODE = models.NodeReference.__table__
+CACHED = models.CachedImage.__table__
 COLUMNS = (CACHED.c.image_id, CACHED.c.last_accessed, CACHED.c.last_modified,
            CACHED.c.size, CACHED.c.hits, CACHED.c.checksum)
 

@@ -72,14 +72,6 @@ def check_min_values(values):
                   "%(max)d") % {"key": key, "max": INT32_MAX})
 
 
-def check_transition(image, new_status):
-    """Refuse a status move the state machine does not allow (409)."""
-    current = image["status"]
-    if new_status != current and new_status not in TRANSITIONS[current]:
-        raise exception.InvalidImageStatusTransition(cur_status=current,
-                                                     new_status=new_status)
-
-
 def split_body(body):
     """(base values, custom properties, tags) of a create/patch body."""
     base, props = {}, {}

@@ -1,12 +1,13 @@
 """The image cache: an LRU of image files on the local disk of a node.
 
-:class:`ImageCache` is the one facade every user goes through (the caching
-middleware, the cache API, the prefetcher, pruner and cleaner); it holds a
-driver (:mod:`glance.image_cache.drivers`) that keeps the files and their
-index. Data enters the cache only through :meth:`ImageCache.cache_tee_iter`
-(a download passing by) or :meth:`ImageCache.cache_image_iter` (the
-prefetcher), both of which verify the image's checksum before the file is
-renamed into place.
+:class:`ImageCache` is the one facade every user goes through (the
+download service, the cache API, the prefetcher, pruner and cleaner); it
+holds a driver (:mod:`glance.image_cache.drivers`) that keeps the files and
+their index. Downloads read it through :meth:`ImageCache.read_image` and
+fill it through :meth:`ImageCache.fill`. Data enters the cache only through
+:meth:`ImageCache.cache_tee_iter` (a download passing by) or
+:meth:`ImageCache.cache_image_iter` (the prefetcher), both of which verify
+the image's checksum before the file is renamed into place.
 """
 import collections
 import contextlib
@@ -228,6 +229,44 @@ class ImageCache:
         return _CachedRegion(self.driver, image_id, f, length,
                              chunk_size), length
 
+    # --- downloads (glance.services.image_data chooses the source) ---
+
+    def read_image(self, image, offset=0, length=None):
+        """``(chunks, length)`` of ``image``'s cached data from
+        ``offset``, or None when the download must read a store: not
+        cached, evicted meanwhile, or a cached file of the wrong size
+        (dropped from the cache)."""
+        image_id = image["id"]
+        if not self.is_cached(image_id):
+            return None
+        size = self.get_image_size(image_id)
+        if image["size"] is not None and size != image["size"]:
+            LOG.error("Cached image %(id)s has %(got)s bytes, not %(want)s; "
+                      "dropping it from the cache",
+                      {"id": image_id, "got": size, "want": image["size"]})
+            self.delete_cached_image(image_id)
+            return None
+        try:
+            found = self.read_iter(image_id, offset, length)
+        except FileNotFoundError:
+            return None
+        LOG.debug("Serving image %s from the cache", image_id)
+        return found
+
+    def fill(self, image, chunks, length):
+        """``chunks`` (a whole image read from a store), teed into the
+        cache unless the image is cached or being cached already. The
+        cache file is put in place before the last chunk goes to the
+        client, so its next request finds the image cached."""
+        try:
+            if not self.driver.is_cacheable(image["id"]):
+                return chunks
+        except Exception:  # noqa: BLE001 - never fail the download
+            LOG.exception("Cannot tee image %s into the cache", image["id"])
+            return chunks
+        return _one_behind(self.cache_tee_iter(
+            image["id"], chunks, image["checksum"], image_size=length))
+
     # --- writing ---
 
     def get_caching_iter(self, image_id, image_checksum, image_iter):
@@ -283,6 +322,24 @@ class ImageCache:
         """Copy an open binary file into the cache."""
         chunks = iter(lambda: image_file.read(CHUNK_SIZE), b"")
         return self.cache_image_iter(image_id, chunks, image_checksum)
+
+
+def _one_behind(chunks):
+    """``chunks``, one behind: what the iterator does after its last
+    chunk is done before the consumer has the last one."""
+    it = iter(chunks)
+    try:
+        held = next(it, None)
+        if held is None:
+            return
+        for chunk in it:
+            yield held
+            held = chunk
+        yield held
+    finally:
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()   # a client gone mid-body: the tee cleans up
 
 
 def _large_chunks(image_iter):

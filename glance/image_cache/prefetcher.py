@@ -6,6 +6,10 @@ it into the cache with its checksum verified. It goes round again while the
 queue gets new entries, so an image queued during a run is not left for the
 next one. A ``progress`` callable, when given, is told
 ``(images done, images total, bytes cached)`` after each image.
+
+The images are read through a ``source`` the caller hands in (the image
+and download services, ``glance.services.cache.PrefetchSource``): the
+cache sits below the services and does not import them.
 """
 from oslo_log import log as logging
 
@@ -17,11 +21,17 @@ LOG = logging.getLogger(__name__)
 
 
 class Prefetcher(base.CacheApp):
-    """``run()`` -> ``(images cached, images failed)``."""
+    """``run()`` -> ``(images cached, images failed)``.
 
-    def __init__(self, cache=None, progress=None):
+    ``source.find_image(context, image_id)`` gives an image's dict
+    (NotFound when there is none) and ``source.download(context,
+    image_id)`` its data (``chunks``, None when it has none).
+    """
+
+    def __init__(self, cache=None, progress=None, *, source):
         super().__init__(cache)
         self.progress = progress
+        self.source = source
         # an admin by role too: the download policy checks roles
         self.context = glance_context.RequestContext(
             is_admin=True, roles=["admin"], overwrite=False)
@@ -29,10 +39,8 @@ class Prefetcher(base.CacheApp):
 
     def fetch_image_into_cache(self, image_id):
         """Cache one image; whether it is cached now."""
-        from glance.services import image_data
-        from glance.services import images
         try:
-            image = images.find_image(self.context, image_id)
+            image = self.source.find_image(self.context, image_id)
         except exception.NotFound:
             LOG.warning("Image %s is queued for caching but does not "
                         "exist; dropping it from the queue", image_id)
@@ -50,7 +58,7 @@ class Prefetcher(base.CacheApp):
         if self.cache.driver.is_being_cached(image_id):
             LOG.debug("Image %s is being cached by another writer", image_id)
             return True
-        data = image_data.download(self.context, image_id)
+        data = self.source.download(self.context, image_id)
         if data.chunks is None:
             LOG.warning("Image %s has no data; not caching it", image_id)
             return False

@@ -1,4 +1,4 @@
-"""What the image cache API and the caching middleware do.
+"""What the image cache API and the prefetcher do.
 
 Each function reads top to bottom: find the image the caller may see,
 authorize, act on the node's :class:`~glance.image_cache.ImageCache`.
@@ -11,10 +11,15 @@ import time
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance.api import policy
-from glance import image_cache
+from glance import async_
 from glance.common import exception
 from glance.i18n import _
+from glance import image_cache
+from glance.image_cache import cleaner
+from glance.image_cache import prefetcher
+from glance.image_cache import pruner
+from glance import policy
+from glance.services import image_data
 from glance.services import images
 
 LOG = logging.getLogger(__name__)
@@ -40,30 +45,6 @@ def reset():
     """Forget the process's ImageCache (tests; after a config change)."""
     global _CACHE
     _CACHE = None
-
-
-# --- downloads through the cache ---
-
-def cached_image_for_download(context, image_id):
-    """The image record if ``context`` may download it from the cache,
-    None if the request must go on to the API (not cached, deactivated:
-    the API answers those as it answers any download). ImageNotFound
-    (404) or Forbidden (403) as an uncached download would answer."""
-    cache = get_cache()
-    if not cache.is_cached(image_id):
-        return None
-    image = images.find_image(context, image_id)
-    if image["status"] != "active":
-        return None  # never served from the cache
-    policy.enforce_image_action(context, "download_image", image)
-    size = cache.get_image_size(image_id)
-    if image["size"] is not None and size != image["size"]:
-        LOG.error("Cached image %(id)s has %(got)s bytes, not %(want)s; "
-                  "dropping it from the cache",
-                  {"id": image_id, "got": size, "want": image["size"]})
-        cache.delete_cached_image(image_id)
-        return None
-    return image
 
 
 # --- the cache management API ---
@@ -130,14 +111,12 @@ def clear(context, target="both"):
 
 def prune(context):
     policy.enforce(context, "manage_image_cache")
-    from glance.image_cache import pruner
     files, nbytes = pruner.Pruner(get_cache()).run()
     return {"total_files_pruned": files, "total_bytes_pruned": nbytes}
 
 
 def clean(context):
     policy.enforce(context, "manage_image_cache")
-    from glance.image_cache import cleaner
     files, nbytes = cleaner.Cleaner(get_cache()).run()
     return {"total_files_cleaned": files, "total_bytes_cleaned": nbytes}
 
@@ -198,16 +177,28 @@ def cache_nodes(context, image_id, self_url=None):
 
 # --- the prefetcher in the daemon ---
 
+class PrefetchSource:
+    """What the prefetcher reads images through: the API's own image and
+    download services (looked up at each call), as an admin."""
+
+    @staticmethod
+    def find_image(context, image_id):
+        return images.find_image(context, image_id)
+
+    @staticmethod
+    def download(context, image_id):
+        return image_data.download(context, image_id)
+
+
 _PREFETCH_LOCK = threading.Lock()
 
 
 def start_prefetcher():
     """Run the prefetcher in the background now (one run at a time per
     process; a run already going picks up what was queued)."""
-    from glance import async_
     try:
         pool = async_.get_threadpool_model()(1)
-    except AssertionError:
+    except async_.ThreadPoolModelNotSet:
         LOG.debug("No thread pool model; the queue waits for the "
                   "periodic prefetcher")
         return
@@ -237,8 +228,8 @@ def run_prefetcher():
     if not _PREFETCH_LOCK.acquire(blocking=False):
         return None
     try:
-        from glance.image_cache import prefetcher
-        return prefetcher.Prefetcher(get_cache()).run()
+        return prefetcher.Prefetcher(get_cache(),
+                                     source=PrefetchSource()).run()
     except Exception:  # noqa: BLE001 - a background job logs and goes on
         LOG.exception("The image prefetcher failed")
         return None

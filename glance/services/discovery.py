@@ -1,11 +1,11 @@
 """What this deployment offers: import methods, stores, quota usage."""
 from oslo_config import cfg
 
-from glance.api import policy
+from glance import policy
 from glance.common import exception
 from glance.common import store_setup
-from glance.db import api as db
 from glance.i18n import _
+from glance.services import quota
 
 CONF = cfg.CONF
 
@@ -142,28 +142,8 @@ def sort_locations(locations):
 
 
 def usage(context):
-    """Quota usage of the caller's project, as /v2/info/usage shows it.
-
-    Glance reports usage only with keystone's unified limits; without
-    them the document is empty. With them, the limits we know locally are
-    shown (-1: unlimited).
-    """
-    if not CONF.use_keystone_limits:
-        return {"usage": {}}
-    owner = context.project_id
-    return {"usage": {
-        "image_size_total": {"limit": _storage_limit(),
-                             "usage": db.user_get_storage_usage(owner)},
-        "image_count_total": {"limit": -1,
-                              "usage": db.image_count_for_owner(owner)},
-        "image_stage_total": {"limit": -1, "usage": 0},
-        "image_count_uploading": {
-            "limit": -1,
-            "usage": db.image_count_for_owner(owner, status="uploading")},
-    }}
-
-
-def _storage_limit():
-    from glance.common import units
-    limit = units.parse_size(CONF.user_storage_quota)
-    return limit if limit > 0 else -1
+    """Quota usage of the caller's project, as /v2/info/usage shows it:
+    Keystone's limits for the image service and what the project uses
+    (``glance.services.quota``); empty without ``use_keystone_limits``,
+    as in Glance."""
+    return {"usage": quota.usage(context)}

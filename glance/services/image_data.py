@@ -28,7 +28,7 @@ import time
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance.api import policy
+from glance import policy
 from glance.common import claims
 from glance.common import exception
 from glance.db import api as db
@@ -36,8 +36,10 @@ from glance.db import leases
 from glance.domain import images as rules
 from glance.i18n import _
 from glance import notifier
+from glance.services import discovery
 from glance.services import forwarding
 from glance.services import images
+from glance.services import quota
 from glance import store
 
 LOG = logging.getLogger(__name__)
@@ -265,6 +267,16 @@ def _release(ownership):
                       ownership.image_id)
 
 
+def _check_uploading(context, owner):
+    """The ``image_count_uploading`` quota, checked once the claimed image
+    counts itself (as Glance checks it); over it, the image goes back."""
+    try:
+        quota.check_uploading(context)
+    except BaseException:
+        _release(owner)
+        raise
+
+
 # --- upload ---
 
 def upload(context, image_id, data, size=None, store_id=None):
@@ -273,11 +285,13 @@ def upload(context, image_id, data, size=None, store_id=None):
     ``size`` is the announced Content-Length (None when chunked);
     ``store_id`` the store asked for (multi-store), else the default.
     """
+    quota.check_size_total(context)
     store_id = store.resolve_store_id(store_id)
     image = images.find_image(context, image_id)
     policy.enforce_image_action(context, "upload_image", image)
     image = _claim(image, "saving")
     owner = Ownership(image)
+    _check_uploading(context, owner)
     notifier.image_prepare(image, store_id)
     try:
         if not image["locations"]:
@@ -349,10 +363,12 @@ def stage(context, image_id, data, size=None):
     if "glance-direct" not in CONF.enabled_import_methods:
         raise exception.NotFound(
             _("'glance-direct' method is not available at this site."))
+    quota.check_stage_total(context)
     image = images.find_image(context, image_id)
     policy.enforce_image_action(context, "modify_image", image)
     image = _claim(image, "uploading")
     owner = Ownership(image, kind="stage")
+    _check_uploading(context, owner)
     try:
         result = store.stage_image(context, image, data, size=size,
                                    heartbeat=owner)
@@ -403,12 +419,14 @@ class ImageData:
         self.checksum = checksum
 
 
-def download(context, image_id, byte_range=None):
+def download(context, image_id, byte_range=None, cache=None):
     """The data of ``image_id``, or the part ``byte_range`` names.
 
     ``byte_range`` is ``(first, last)`` as the Range header gives it:
     ``last`` None means to the end, ``first`` None means the last
-    ``last`` bytes.
+    ``last`` bytes. ``cache`` is the node's ImageCache when the caching
+    filter is in the pipeline: an active image in it is read from there,
+    a whole image read from a store fills it.
     """
     image = images.find_image(context, image_id)
     policy.enforce_image_action(context, "download_image", image)
@@ -416,19 +434,44 @@ def download(context, image_id, byte_range=None):
         raise exception.Forbidden(
             _("The requested image has been deactivated. Image data "
               "download is forbidden."))
-    locations = [loc for loc in image["locations"]
-                 if loc.get("status", "active") == "active"]
-    if not locations:
+    cached = cache is not None and image["status"] == "active" and \
+        cache.is_cached(image_id)
+    # the heaviest store first, as Glance reads a multi-store image
+    locations = discovery.sort_locations(
+        loc for loc in image["locations"]
+        if loc.get("status", "active") == "active")
+    if not locations and not cached:
         return ImageData()
     size = image["size"] or 0
-    if byte_range is None:
-        chunks, length = _read(image, locations, 0, None)
-        chunks = notifier.image_send(context, image, chunks, length)
-        return ImageData(chunks, length, checksum=image["checksum"])
-    first, last = resolve_range(byte_range, size)
-    chunks, length = _read(image, locations, first, last - first + 1)
-    chunks = notifier.image_send(context, image, chunks, length)
-    return ImageData(chunks, length, content_range=(first, last, size))
+    offset, length, content_range = 0, None, None
+    if byte_range is not None:
+        first, last = resolve_range(byte_range, size)
+        offset, length = first, last - first + 1
+        content_range = (first, last, size)
+    found = _read(image, locations, offset, length, cache, cached)
+    if found is None:
+        return ImageData()
+    chunks, got = found
+    chunks = notifier.image_send(context, image, chunks, got)
+    if content_range is not None:
+        return ImageData(chunks, got, content_range=content_range)
+    return ImageData(chunks, got, checksum=image["checksum"])
+
+
+def _read(image, locations, offset, length, cache, cached):
+    """``(chunks, length)`` from the node's cache (when ``cached``) or
+    the first store that has the data, None when there is none; a whole
+    image read from a store fills the cache."""
+    if cached:
+        found = cache.read_image(image, offset, length)
+        if found is not None:
+            return found
+    if not locations:
+        return None
+    chunks, got = _read_store(image, locations, offset, length)
+    if cache is not None and offset == 0 and length is None:
+        chunks = cache.fill(image, chunks, got)
+    return chunks, got
 
 
 def resolve_range(byte_range, size):
@@ -449,7 +492,7 @@ def resolve_range(byte_range, size):
     return first, last
 
 
-def _read(image, locations, offset, length):
+def _read_store(image, locations, offset, length):
     """Open the first location whose store has the data."""
     for loc in locations:
         try:
@@ -468,27 +511,3 @@ def _read(image, locations, offset, length):
             continue
         return chunks, got
     raise ImageDataMissing(image_id=image["id"])
-
-
-# --- deletion ---
-
-def delete_image_data(image):
-    """Delete every copy of ``image``'s data: each location, its staged
-    data and what a dead upload may have left. Failures are logged with
-    the location (the record's deletion stands)."""
-    for loc in image.get("locations") or ():
-        try:
-            if not store.delete_image_data(loc):
-                LOG.warning("Image %(id)s had no data at %(url)s",
-                            {"id": image["id"], "url": loc["url"]})
-        except Exception:  # noqa: BLE001 - log what is orphaned
-            LOG.exception("Failed to delete the data of deleted image "
-                          "%(id)s at %(url)s: it is orphaned",
-                          {"id": image["id"], "url": loc["url"]})
-    try:
-        store.delete_staged_data(image["id"])
-        if image.get("status") in ("saving", "queued", "uploading"):
-            store.discard_leftover_data(image["id"])
-    except Exception:  # noqa: BLE001 - log what is orphaned
-        LOG.exception("Failed to delete the staged or partial data of "
-                      "deleted image %s", image["id"])

@@ -15,7 +15,9 @@ Reads top to bottom as Glance's import call behaves:
    glance-direct import of data staged on another node is sent there
    (``glance.services.forwarding``), with the caller's identity;
 4. filter the web-download URI, its host resolved and every address
-   checked (400, also when the host does not resolve);
+   checked (400, also when the host does not resolve); a glance-download
+   request must name the remote region and image (400; see
+   ``glance.async_.flows.glance_download``);
 5. create the ``api_image_import`` task, take the lock together with
    the status move (``uploading``/``queued`` -> ``importing`` as one
    compare-and-set; copy-image keeps ``active``), record
@@ -32,9 +34,9 @@ import os
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance.api import policy
-from glance.async_ import executor as task_executor
+from glance import policy
 from glance.async_.flows import api_image_import as flow
+from glance.async_.flows import glance_download
 from glance.async_.flows import web_download
 from glance.common import claims
 from glance.common import exception
@@ -44,7 +46,9 @@ from glance.i18n import _
 from glance.services import discovery
 from glance.services import forwarding
 from glance.services import images
-from glance.services import tasks as task_records
+from glance.services import quota
+from glance.services import tasks
+from glance import task_records
 from glance import store
 
 LOG = logging.getLogger(__name__)
@@ -87,6 +91,7 @@ def import_image(context, image_id, body, store_header=None):
     validate_body(body)
     method = body["method"]["name"]
     uri = body["method"].get("uri")
+    quota.check_size_total(context)
     image = images.find_image(context, image_id)
     if method == "copy-image":
         policy.enforce_image_action(context, "copy_image", image)
@@ -96,6 +101,8 @@ def import_image(context, image_id, body, store_header=None):
     if stolen:
         image = _undo_stale(image, stolen, STALE_LOCK)
     _check_status(image, method)
+    if method == "glance-download":
+        glance_download.check_request(body["method"])   # 400s
     stores = _stores(image, body, store_header, method)
     if not stores:
         return None  # copy-image to all stores: already everywhere
@@ -119,16 +126,29 @@ def import_image(context, image_id, body, store_header=None):
     except BaseException as e:
         task_records.fail(task["id"], str(e))
         raise
+    if not _within_quota(context, image, task["id"], method):
+        return task["id"]   # a failed task, as Glance's import answers
     claim = claims.hold("import", image_id, task["id"])
     admin = context.elevated() if method == "copy-image" else None
     try:
-        future = task_executor.TaskExecutor(
-            context, admin_context=admin).begin_processing(task["id"])
+        future = tasks.begin(context, task["id"], admin_context=admin)
     except BaseException:
         claim.end()
         raise
     _end_with(future, claim)
     return task["id"]
+
+
+def _within_quota(context, image, task_id, method):
+    """Glance's quota checks once the import holds its lock (they count
+    the image itself); over a limit the task fails with the reason, the
+    lock is released and the image put back (:func:`_undo_stale`)."""
+    try:
+        quota.check_import_started(context, method, image["size"])
+    except exception.LimitExceeded as e:
+        _undo_stale(db.image_get(image["id"]), task_id, str(e))
+        return False
+    return True
 
 
 def _end_with(future, claim):

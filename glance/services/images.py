@@ -7,47 +7,25 @@ API layer parses and renders; the database layer stores.
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance.api import policy
+from glance import policy
 from glance.common import exception
-from glance.common import property_utils
+from glance import property_utils
 from glance.db import api as db
 from glance.domain import images as rules
 from glance.i18n import _
 from glance import notifier
 from glance.services import forwarding
+from glance.services import image_locations
+from glance.services.lookup import find_image
+from glance.services.lookup import is_visible  # noqa: F401 (API of this module)
+from glance.services import quota
+from glance import store
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
 
 # --- reading ----------------------------------------------------------------
-
-def is_visible(context, image):
-    """Whether ``context`` may see ``image`` at all (Glance's rules)."""
-    if context.is_admin or image["visibility"] in ("public", "community"):
-        return True
-    if context.project_id is None:
-        return False
-    if image["owner"] == context.project_id:
-        return True
-    if image["visibility"] == "shared":
-        return bool(db.image_member_find(image_id=image["id"],
-                                         member=context.project_id))
-    return False
-
-
-def find_image(context, image_id, not_found_msg=None):
-    """The image if ``context`` may see it, else ImageNotFound (404)."""
-    try:
-        image = db.image_get(image_id)
-    except (exception.NotFound, exception.Invalid):
-        image = None  # an id the database cannot even hold
-    if image is None or not is_visible(context, image):
-        if not_found_msg:
-            raise exception.ImageNotFound(not_found_msg % image_id)
-        raise exception.ImageNotFound(image_id=image_id)
-    return image
-
 
 def get_image(context, image_id):
     """One image, as its caller may see it."""
@@ -114,6 +92,7 @@ def hide_protected_properties(context, image):
 def create_image(context, base, properties, tags):
     """Create an image record from validated body parts."""
     policy.enforce_create_image(context, base)
+    quota.check_image_count(context)
     rules.check_min_values(base)
     rules.check_quota("properties", len(properties),
                       CONF.image_property_quota)
@@ -163,11 +142,12 @@ def update_image(context, image_id, apply_changes, location_changes=()):
     [...]}``; the callable mutates it (it raises for bad operations, in
     which case nothing is saved) and may name the attributes it wrote in
     ``work["written"]`` (a set), written even when unchanged.
-    ``location_changes`` (``[(op, value)]``) are refused (see
-    ``refuse_location_changes``).
+    ``location_changes`` (``[(op, position, value)]``, JSON-patch on
+    ``/locations``) are refused unless ``show_multiple_locations`` is on
+    (see ``refuse_location_changes`` and ``_plan_locations``).
     """
     image = modifiable_image(context, image_id)
-    refuse_location_changes(context, image, location_changes)
+    locations = _plan_locations(context, image, location_changes)
     image = hide_protected_properties(context, image)
     work = {"base": {k: image[k] for k in rules.BASE_ATTRIBUTES
                      if k in image and k != "tags"},
@@ -181,19 +161,30 @@ def update_image(context, image_id, apply_changes, location_changes=()):
     values["properties"] = _merge_hidden(context, image_id,
                                          work["properties"])
     values["tags"] = rules.dedup(work["tags"])
-    image = db.image_update(image_id, values, purge_props=True)
+    if locations is None:
+        image = db.image_update(image_id, values, purge_props=True)
+    else:
+        image = locations.write(context, values)
     notifier.image_event("image.update", image)
     return hide_protected_properties(context, image)
 
 
+def _plan_locations(context, image, changes):
+    """The checked location changes of a PATCH (a ``LocationPatch``, or
+    None without any); refused while ``show_multiple_locations`` is off,
+    as in Glance."""
+    if not changes:
+        return None
+    if not CONF.show_multiple_locations:
+        refuse_location_changes(context, image, changes)
+    return image_locations.plan_patch(context, image, changes)
+
+
 def refuse_location_changes(context, image, changes):
-    """Locations never change by PATCH (data is added by upload, import
-    or the locations API): 403, worded as Glance words it while
-    ``show_multiple_locations`` is off; with it on, ``locations`` is a
-    reserved attribute."""
-    for op, value in changes:
-        if CONF.show_multiple_locations:
-            raise exception.ReservedProperty(property="locations")
+    """While ``show_multiple_locations`` is off, locations never change by
+    PATCH (data is added by upload, import or the locations API): 403,
+    worded as Glance words it."""
+    for op, _position, value in changes:
         if op == "add":
             raise exception.Forbidden(_("It's not allowed to add locations "
                                         "if locations are invisible."))
@@ -266,9 +257,30 @@ def delete_image(context, image_id):
         deleted = db.image_destroy_delayed(image_id)
     else:
         deleted = db.image_destroy(image_id)
-        from glance.services import image_data  # noqa: E402 (imports us)
-        image_data.delete_image_data(image)
+        delete_image_data(image)
     notifier.image_deleted(deleted)
+
+
+def delete_image_data(image):
+    """Delete every copy of ``image``'s data: each location, its staged
+    data and what a dead upload may have left. Failures are logged with
+    the location (the record's deletion stands)."""
+    for loc in image.get("locations") or ():
+        try:
+            if not store.delete_image_data(loc):
+                LOG.warning("Image %(id)s had no data at %(url)s",
+                            {"id": image["id"], "url": loc["url"]})
+        except Exception:  # noqa: BLE001 - log what is orphaned
+            LOG.exception("Failed to delete the data of deleted image "
+                          "%(id)s at %(url)s: it is orphaned",
+                          {"id": image["id"], "url": loc["url"]})
+    try:
+        store.delete_staged_data(image["id"])
+        if image.get("status") in ("saving", "queued", "uploading"):
+            store.discard_leftover_data(image["id"])
+    except Exception:  # noqa: BLE001 - log what is orphaned
+        LOG.exception("Failed to delete the staged or partial data of "
+                      "deleted image %s", image["id"])
 
 
 def add_tag(context, image_id, tag):

@@ -1,7 +1,7 @@
 """Image sharing: members of ``shared`` images and their statuses."""
 from oslo_config import cfg
 
-from glance.api import policy
+from glance import policy
 from glance.common import exception
 from glance.db import api as db
 from glance.i18n import _

@@ -10,7 +10,7 @@ namespace cannot be deleted, nor can anything in it (403).
 Objects, properties, tags and resource types are in
 ``glance.services.metadef_items``.
 """
-from glance.api import policy
+from glance import policy
 from glance.common import exception
 from glance.db import metadef_items as db_items
 from glance.db import metadefs as db

@@ -88,7 +88,7 @@ BAD_VALUES = [
     ("image_import_opts", "image_import_plugins", "['image_convert']",
      "image_convert"),
     ("DEFAULT", "enabled_import_methods", "[glance-direct, "
-     "glance-download]", "glance-download"),
+     "glance-upload]", "glance-upload"),
 ]
 
 

@@ -79,8 +79,11 @@ def test_quoted_items_and_typed_items():
 def test_import_methods_are_the_implemented_ones(conf):
     opt = {o.dest: o for o in config.common_opts}["enabled_import_methods"]
     assert opt.type("['glance-direct']") == ["glance-direct"]
-    with pytest.raises(ValueError, match="glance-download"):
-        opt.type("[glance-direct, glance-download]")
+    assert opt.type("[glance-direct, glance-download]") == [
+        "glance-direct", "glance-download"]
+    assert opt.default == ["glance-direct", "web-download", "copy-image"]
+    with pytest.raises(ValueError, match="glance-upload"):
+        opt.type("[glance-direct, glance-upload]")
 
 
 def test_a_bad_value_is_named_with_its_option(tmp_path):

@@ -14,6 +14,7 @@ from glance.image_cache import base
 from glance.image_cache import cleaner
 from glance.image_cache import prefetcher
 from glance.image_cache import pruner
+from glance.services import cache as cache_service
 from glance.services import image_data
 from glance.services import images
 
@@ -96,7 +97,8 @@ def test_prefetcher(cache, store):
         cache.queue_image(image_id)
         time.sleep(0.01)
     progress = mock.Mock()
-    app = prefetcher.Prefetcher(cache, progress=progress)
+    app = prefetcher.Prefetcher(cache, progress=progress,
+                                source=cache_service.PrefetchSource())
     assert app.run() == (1, 2)
     assert cache.is_cached(ok) and not cache.is_cached(other)
     assert cache.get_queued_images() == []
@@ -108,6 +110,7 @@ def test_prefetcher_refuses_bad_data(cache, store):
     bad = str(uuid.uuid4())
     store[bad] = (image(bad, b"expected"), b"corrupt!")
     cache.queue_image(bad)
-    assert prefetcher.Prefetcher(cache).run() == (0, 1)
+    assert prefetcher.Prefetcher(
+        cache, source=cache_service.PrefetchSource()).run() == (0, 1)
     assert not cache.is_cached(bad)
     assert cache.is_queued(bad)  # tried again next time

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from glance.common import exception
-from glance.common import property_utils
+from glance import property_utils
 from glance import context
 from glance.db import api as db
 from glance.db import image_query

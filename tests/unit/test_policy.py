@@ -2,7 +2,7 @@
 import pytest
 from oslo_policy import policy as oslo_policy
 
-from glance.api import policy
+from glance import policy
 from glance.common import exception
 from glance.context import RequestContext
 from glance import policies

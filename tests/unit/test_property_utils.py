@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from glance.api import policy
+from glance import policy
 from glance.common import exception
-from glance.common import property_utils
+from glance import property_utils
 from glance.context import RequestContext
 
 ROLES_FILE = """

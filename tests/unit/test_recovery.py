@@ -24,7 +24,7 @@ from glance.db import session as db_session
 from glance.services import image_data
 from glance.services import image_import
 from glance.services import recovery
-from glance.services import tasks as task_records
+from glance import task_records
 from glance import store
 
 CONF = cfg.CONF

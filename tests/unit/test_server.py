@@ -559,6 +559,13 @@ def test_boot_loads_the_app_and_the_prefetcher():
     assert server.BaseServer().cache_images() is None
 
 
+def test_the_prefetcher_is_what_the_entry_point_passes():
+    # the server imports no service: glance-api hands it the starter
+    start = mock.Mock()
+    server.BaseServer(initialize_prefetcher=start).boot()
+    start.assert_called_once_with()
+
+
 def _worker(slot=None):
     return worker_mod.Worker(mock.Mock(), None, slot=slot)
 
@@ -1239,6 +1246,18 @@ def test_api_prefetcher_follows_the_flavor(api_cmd, conf):
     assert not module.prefetcher_wanted()
     conf(flavor="keystone+cachemanagement", group="paste_deploy")
     assert module.prefetcher_wanted()
+
+
+def test_api_hands_the_server_its_prefetcher(api_cmd, conf, tmp_path):
+    module, _srv = api_cmd
+    conf(state_path=str(tmp_path))
+    module.main([])
+    kwargs = module.server.PosixServer.call_args.kwargs
+    assert kwargs["initialize_prefetcher"] is False
+    conf(flavor="keystone+cachemanagement", group="paste_deploy")
+    module.main([])
+    kwargs = module.server.PosixServer.call_args.kwargs
+    assert kwargs["initialize_prefetcher"] is module.start_prefetcher
 
 
 # --- request bodies read into a buffer ---

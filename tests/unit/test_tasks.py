@@ -16,7 +16,8 @@ from glance import context
 from glance.db import api as db
 from glance.db import migration
 from glance.db import session as db_session
-from glance.services import tasks as task_records
+from glance.services import tasks as task_service
+from glance import task_records
 
 
 # Names the fake resolver knows; no test here may reach a real DNS server.
@@ -193,7 +194,7 @@ def test_expired_tasks_deleted_when_listing(dbenv, ctx, conf):
     conf(group="task", task_time_to_live=0)
     task = task_records.create(ctx, "import", {})
     task_records.fail(task["id"], "boom")
-    tasks, _ = task_records.list_tasks(ctx, limit=1000)
+    tasks, _ = task_service.list_tasks(ctx, limit=1000)
     assert task["id"] not in [t["id"] for t in tasks]
     with pytest.raises(exception.NotFound):
         db.task_get(task["id"])

@@ -14,9 +14,11 @@ def fresh_model():
     async_._reset_threadpool_model()
 
 
-def test_get_before_set_asserts():
-    with pytest.raises(AssertionError):
+def test_get_before_set_raises():
+    # a real exception, not an assert that python -O would strip
+    with pytest.raises(async_.ThreadPoolModelNotSet) as info:
         async_.get_threadpool_model()
+    assert not isinstance(info.value, AssertionError)
 
 
 def test_set_and_get():

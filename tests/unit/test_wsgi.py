@@ -127,34 +127,6 @@ def test_get_content_type():
     assert req.get_content_type(("application/json",)) == "application/json"
 
 
-def _range(header, size=100):
-    headers = {"Range": header} if header else {}
-    return wsgi.Request.blank("/", headers=headers).get_range_from_request(
-        size)
-
-
-def test_range_parsing():
-    assert _range(None) is None
-    assert _range("bytes=0-9").range_for_length(100) == (0, 10)
-    assert _range("bytes=90-").range_for_length(100) == (90, 100)
-    assert _range("bytes=-10").range_for_length(100) == (90, 100)
-    assert _range("bytes=95-200").range_for_length(100) == (95, 100)
-
-
-@pytest.mark.parametrize("header", ["bytes=100-200", "bytes=500-",
-                                    "bytes=9-3", "items=0-1", "garbage"])
-def test_unsatisfiable_or_malformed_range_is_416(header):
-    with pytest.raises(exception.RequestedRangeNotSatisfiable):
-        _range(header)
-
-
-def test_multiple_ranges_are_400():
-    with pytest.raises(exception.BadRequest) as info:
-        _range("bytes=0-1,5-6")
-    assert info.value.code == 400
-    assert "multiple ranges" in str(info.value)
-
-
 def test_params_never_read_the_body():
     req = wsgi.Request.blank("/?a=1", method="POST", body=b"b=2",
                              content_type="application/x-www-form-"

@@ -2,14 +2,18 @@
 
 ``ContextMiddleware`` trusts the headers keystonemiddleware's ``authtoken``
 sets (``X-Identity-Status: Confirmed``, ``X-Project-Id``, ``X-User-Id``,
-``X-Roles``...); ``UnauthenticatedContextMiddleware`` makes every request an
-admin one, for the no-auth default deployment.
+``X-Roles``...), and keeps the caller's service catalog
+(``X-Service-Catalog``, JSON) in the context, where glance-download finds
+the other region's endpoint; ``UnauthenticatedContextMiddleware`` makes
+every request an admin one, for the no-auth default deployment.
 """
+import json
+
 import webob.exc
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from glance.api import policy
+from glance import policy
 from glance.common import wsgi
 from glance import context
 from glance.i18n import _
@@ -52,6 +56,20 @@ def client_request_id(req):
     return request_id or None
 
 
+def _service_catalog(req):
+    """The decoded ``X-Service-Catalog``, None without one. Glance answers
+    500 for one that is not JSON; it is the caller's input (authtoken
+    replaces a client's), so 400 here."""
+    header = req.headers.get("X-Service-Catalog")
+    if header is None:
+        return None
+    try:
+        return json.loads(header)
+    except ValueError:
+        raise webob.exc.HTTPBadRequest(
+            explanation=_("Invalid service catalog json.")) from None
+
+
 class BaseContextMiddleware(wsgi.Middleware):
     """Answers with the context's request id, always ``req-`` prefixed."""
 
@@ -86,8 +104,8 @@ class ContextMiddleware(BaseContextMiddleware):
 
     @staticmethod
     def _authenticated_context(req):
-        ctx = context.RequestContext.from_environ(req.environ,
-                                                  service_catalog=None)
+        ctx = context.RequestContext.from_environ(
+            req.environ, service_catalog=_service_catalog(req))
         # Glance compares roles in lower case
         ctx.roles = [r.strip().lower() for r in ctx.roles
                      if r and r.strip()]

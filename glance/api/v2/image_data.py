@@ -47,7 +47,8 @@ class ImageDataController:
     def download(self, req, image_id, byte_range=None,
                  content_range=False):
         try:
-            result = service.download(req.context, image_id, byte_range)
+            result = service.download(req.context, image_id, byte_range,
+                                      cache=req.environ.get("glance.cache"))
         except exception.RequestedRangeNotSatisfiable:
             if not content_range:
                 raise

@@ -37,8 +37,10 @@ class ImagesController:
         return service.get_image(req.context, image_id)
 
     def update(self, req, image_id, changes):
-        locations = [(c["op"], c.get("value")) for c in changes
-                     if c["path"][0] == "locations"]
+        # (op, the position in "/locations/N" or None, value)
+        locations = [(c["op"], c["path"][1] if len(c["path"]) > 1 else None,
+                      c.get("value"))
+                     for c in changes if c["path"][0] == "locations"]
         return service.update_image(req.context, image_id,
                                     lambda work: apply_patch(work, changes),
                                     location_changes=locations)
@@ -52,7 +54,7 @@ def apply_patch(work, changes):
     for change in changes:
         name = change["path"][0]
         if name == "locations":
-            continue    # refused by the service (never changed by PATCH)
+            continue    # the service's (``location_changes``)
         if len(change["path"]) > 1:
             raise exception.Invalid(
                 _("Invalid JSON pointer for this resource: '/%s'")

@@ -19,7 +19,7 @@ from glance.api.v2 import metadef_schemas
 from glance.api.v2 import metadef_tags
 from glance.api.v2 import schemas
 from glance.api.v2 import tasks
-from glance.common import property_utils
+from glance import property_utils
 from glance.common import wsgi
 
 

@@ -1,4 +1,5 @@
-"""The ``api_image_import`` task: glance-direct, web-download, copy-image.
+"""The ``api_image_import`` task: glance-direct, web-download,
+glance-download, copy-image.
 
 The API (``glance.services.image_import``) has already checked the
 request, taken the image's import lock (``os_glance_import_task`` = this
@@ -8,7 +9,9 @@ This module does the rest, top to bottom:
 
 1. get the data into the staging area: it is there already (glance-
    direct), or is downloaded (web-download: filtered URI, redirects
-   re-checked, size cap and quota while streaming); copy-image reads the
+   re-checked, size cap and quota while streaming; glance-download: the
+   same from another region's Glance, after taking that image's formats
+   and listed properties, see ``glance_download``); copy-image reads the
    image's existing data instead;
 2. run the configured import plugins on the staged file;
 3. write it to each store with ``glance.store.write_image`` (hashing,
@@ -38,6 +41,7 @@ import time
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from glance.async_.flows import glance_download
 from glance.async_.flows import plugins
 from glance.async_.flows import web_download
 from glance.common import exception
@@ -82,6 +86,7 @@ class Import:
         method = request.get("method") or {}
         self.method = method.get("name")
         self.uri = method.get("uri")
+        self.params = method
         self.stores = list(task_input.get("backend") or [None])
         self.all_must_succeed = request.get("all_stores_must_succeed",
                                             True)
@@ -89,6 +94,7 @@ class Import:
         self.stage_url = None
         self.activated = False
         self.released = False   # the lock went with the activation
+        self.undo = None   # glance-download: (values, props, added)
         self.last_beat = time.monotonic()
         timeout = CONF.task.import_lock_timeout
         self.interval = max(min(timeout / 4.0, 10.0), 0.05)
@@ -196,6 +202,8 @@ def _import(work, image):
             "the image is %s, not importing") % image["status"])
     if work.method == "web-download":
         _download(work, image)
+    elif work.method == "glance-download":
+        _glance_download(work, image)
     work.stage_url = "file://" + store.staging_path(work.image_id)
     path = store.staging_path(work.image_id)
     if not os.path.exists(path):
@@ -221,9 +229,33 @@ def _download(work, image):
         stage_raw(work.context, image, body, length, heartbeat=work)
     finally:
         body.close()
+    _staged_here(work)
+
+
+def _staged_here(work):
     # this node holds the staged data (glance.services.forwarding)
     host = CONF.worker_self_reference_url or CONF.public_endpoint
     work.update(props={STAGE_HOST: host} if host else None)
+
+
+def _glance_download(work, image):
+    """The remote image's formats and listed properties, then its data
+    into the staging area (``glance_download`` says which); a failure
+    puts back what was taken (``work.undo``, see :func:`_revert`)."""
+    record = glance_download.remote_image(work.context, work.params)
+    values, props, work.undo = glance_download.changes(record, image)
+    image = work.update(values, props=props)
+    store.upload_limit(image, record["size"])   # over the cap: not fetched
+    body, length = glance_download.open_data(work.context, work.params)
+    try:
+        size = stage_raw(work.context, image, body, length, heartbeat=work)
+    finally:
+        body.close()
+    if size != record["size"]:
+        raise ImportFailed(image_id=work.image_id, reason=_(
+            "downloaded data size %(got)i is different from expected "
+            "%(want)i") % {"got": size, "want": record["size"]})
+    _staged_here(work)
 
 
 def stage_raw(context, image, data, size=None, heartbeat=None):
@@ -454,9 +486,14 @@ def _revert(work, error):
         values = {"status": "queued", "size": None, "checksum": None,
                   "os_hash_algo": None, "os_hash_value": None,
                   "virtual_size": None}
+    remove = (LOCK, STAGE_HOST)
+    if work.undo and not keep:        # glance-download's changes
+        values.update(work.undo[0])
+        props.update(work.undo[1])
+        remove += work.undo[2]
     try:
         work.update(values, props=props, from_state=image["status"],
-                    remove=(LOCK, STAGE_HOST))
+                    remove=remove)
     except (LockLost, ImportFailed):
         LOG.warning("Could not revert image %s after its failed import",
                     work.image_id)

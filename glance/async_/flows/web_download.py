@@ -7,12 +7,14 @@ not resolve, or any of whose addresses is refused, is refused.
 ``validate_import_uri(uri)`` says the same as a boolean, for the
 import call (400) and the tasks API.
 
-``open_uri(uri)`` fetches a URI with the same check on every hop: it
+``open_uri(uri, headers)`` fetches a URI with the same check on every hop: it
 connects to exactly the checked addresses (no second name lookup
 between check and connect; the Host header, TLS SNI and the
 certificate check still use the name), follows redirects itself (at
 most ``MAX_REDIRECTS``, each target checked the same way) and answers
-the final response (status 200) with its announced length. The body is
+the final response (status 200) with its announced length; ``headers``
+(glance-download's token) go only to the URI's own scheme, host and
+port, never to another host a redirect names. The body is
 read by the caller through the usual limits (``image_size_cap``,
 quota) of ``glance.store``.
 """
@@ -109,13 +111,14 @@ def validate_import_uri(uri):
     return True
 
 
-def open_uri(uri):
+def open_uri(uri, headers=None):
     """``(body, length)``: the body of ``uri`` after checked redirects.
 
     ``length`` is the Content-Length (None if not given). DownloadError
     for a refused hop, a failed request or a status other than 200.
     """
     current = uri
+    origin = None
     for _hop in range(MAX_REDIRECTS + 1):
         try:
             target = check_import_uri(current)
@@ -123,7 +126,10 @@ def open_uri(uri):
             raise DownloadError(uri=uri, reason=_(
                 "%(hop)s does not pass filtering: %(why)s")
                 % {"hop": current, "why": e})
-        response, pool = _get(target, uri)
+        here = _origin(current)      # a checked URI: its port parses
+        origin = origin or here
+        response, pool = _get(target, uri,
+                              headers if here == origin else None)
         if response.status in response.REDIRECT_STATUSES:
             location = response.headers.get("Location")
             _close(response, pool)
@@ -141,11 +147,18 @@ def open_uri(uri):
     raise DownloadError(uri=uri, reason=_("too many redirects"))
 
 
-def _get(target, uri):
+def _origin(uri):
+    parts = urllib.parse.urlsplit(uri)
+    return parts.scheme.lower(), parts.hostname, parts.port
+
+
+def _get(target, uri, extra_headers=None):
     """GET ``target`` from one of its checked addresses (the next one
     only when connecting fails): ``(response, pool)``."""
-    headers = {"Host": target.host_header, "Accept-Encoding": "identity",
-               "User-Agent": "glance-web-download"}
+    headers = dict(extra_headers or {})
+    headers.update({"Host": target.host_header,
+                    "Accept-Encoding": "identity",
+                    "User-Agent": "glance-web-download"})
     path = requests.utils.requote_uri(target.path)
     error = None
     for address in target.addresses:

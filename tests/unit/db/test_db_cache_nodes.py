@@ -9,7 +9,7 @@ import pytest
 from oslo_config import cfg
 
 from glance.common import exception
-from glance.db import cache_models
+from glance.db import models
 from glance.db import session as db_session
 from glance import image_cache
 from glance.image_cache.drivers import centralized_db
@@ -36,7 +36,7 @@ def node(db, tmp_path, conf):
         return cache
     yield make
     with db_session.connection(write=True) as conn:
-        for model in (cache_models.CachedImage, cache_models.NodeReference):
+        for model in (models.CachedImage, models.NodeReference):
             conn.execute(model.__table__.delete())
 
 

@@ -1,7 +1,7 @@
 """The tables of the centralized_db image cache driver.
 
 ``node_reference`` and ``cached_images``, as Glance 2024.1 made them
-(``glance.db.cache_models``; frozen here). A database adopted from
+(``glance.db.models``; frozen here). A database adopted from
 Glance has them already: they are left as they are.
 
 Revision ID: 0004_cache_nodes

@@ -14,6 +14,8 @@ with an empty target (``@``/``!`` work there too).
 
 A malformed file stops the service at start-up: ``PropertyRules()`` raises
 InvalidPropertyProtectionConfiguration.
+
+Policy rules, so in the policy layer, beside ``glance.policy``.
 """
 import configparser
 import os
@@ -25,6 +27,7 @@ from oslo_log import log as logging
 
 from glance.common import exception
 from glance.i18n import _
+from glance import policy
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -132,7 +135,6 @@ class PropertyRules:
     @property
     def policy_enforcer(self):
         if self._enforcer is None:
-            from glance.api import policy
             self._enforcer = policy.get_enforcer()
         return self._enforcer
 

@@ -1,5 +1,8 @@
 """Authorization: the policy enforcer and the targets it checks against.
 
+It sits below the services that call it and imports only the rules
+(``glance.policies``), the exceptions and i18n: there is no HTTP in it.
+
 Service functions authorize explicitly at their top::
 
     policy.enforce(context, "modify_image", policy.image_target(image, ctx))
