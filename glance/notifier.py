@@ -19,7 +19,6 @@ or slow) the event is dropped and a warning says how many were. Off
 """
 import atexit
 import datetime
-import os
 import queue
 import threading
 import time
@@ -29,6 +28,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_messaging import opts as messaging_opts
 
+from glance.common import process
 from glance.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -96,7 +96,6 @@ class Notifier:
 
     def __init__(self, size):
         self.queue = queue.Queue(maxsize=size)
-        self.pid = os.getpid()
         self.dropped = 0
         self.last_warning = 0.0
         self._notifier = None
@@ -165,15 +164,17 @@ def _retry():
 
 _NOTIFIER = None
 _LOCK = threading.Lock()
+# a child forked after events were sent starts its own queue and thread
+process.per_process(__name__, "_NOTIFIER", locks=["_LOCK"])
 
 
 def get_notifier():
     """This process's notifier (a new one after fork)."""
     global _NOTIFIER
     current = _NOTIFIER
-    if current is None or current.pid != os.getpid():
+    if current is None:
         with _LOCK:
-            if _NOTIFIER is None or _NOTIFIER.pid != os.getpid():
+            if _NOTIFIER is None:
                 _NOTIFIER = Notifier(CONF.notification_queue_size)
             current = _NOTIFIER
     return current
@@ -183,7 +184,7 @@ def get_notifier():
 def flush(timeout=FLUSH_TIMEOUT):
     """Give queued events ``timeout`` seconds to leave (at exit)."""
     current = _NOTIFIER
-    if current is not None and current.pid == os.getpid():
+    if current is not None:
         current.flush(timeout)
 
 

@@ -26,14 +26,12 @@ workers are new).
 ``[oslo_policy] enforce_new_defaults`` (default true) chooses between the
 role-based defaults and the old permissive ones.
 """
-import inspect
 import os
 import threading
 import time
 
 from oslo_config import cfg
 from oslo_log import log as logging
-from oslo_policy import _checks
 from oslo_policy import opts as policy_opts
 from oslo_policy import policy
 
@@ -73,40 +71,6 @@ def _dir_stamp(path):
     except OSError:
         return None
     return (_stat_stamp(path), tuple(files))
-
-
-def _install_check_arity_cache():
-    """Remember how many arguments each policy check's ``__call__`` takes.
-
-    oslo.policy's ``_checks._check`` runs ``inspect.getfullargspec`` on
-    the check at every evaluation (several per request, about a tenth of a
-    request's CPU); the answer depends only on the function. Installed only
-    over the ``_check`` it was written against.
-    """
-    original = _checks._check
-    params = list(inspect.signature(original).parameters)
-    if params != ["rule", "target", "creds", "enforcer", "current_rule"]:
-        return
-    arity = {}
-
-    def _check(rule, target, creds, enforcer, current_rule):
-        call = rule.__call__
-        func = getattr(call, "__func__", None)
-        count = arity.get(func)
-        if count is None:
-            count = len(inspect.getfullargspec(call).args)
-            if func is not None:
-                arity[func] = count
-        if count > 4:
-            return rule(target, creds, enforcer, current_rule)
-        return rule(target, creds, enforcer)
-
-    _check.__wrapped__ = original
-    _checks._check = _check
-
-
-if not hasattr(_checks._check, "__wrapped__"):
-    _install_check_arity_cache()
 
 
 class Enforcer(policy.Enforcer):

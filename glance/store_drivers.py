@@ -23,6 +23,11 @@ hide:
 - the http store is read-only: its data belongs to someone else, so it
   is never written (glance_store refuses with StoreAddDisabled) nor
   deleted (``read_only``).
+
+It is also the one module that reaches into glance_store's private parts
+(the filesystem driver's classes and ``_get_metadata``, the s3 driver's
+client factory); :func:`check_internals` (run by the unit tests) says
+what an upgrade of glance_store changed of them.
 """
 import copy
 import functools
@@ -32,6 +37,8 @@ import tempfile
 import urllib.parse
 
 import glance_store
+from glance_store._drivers.filesystem import ChunkedFile  # noqa: F401
+from glance_store._drivers.filesystem import Store as FilesystemStore
 from glance_store import capabilities
 import glance_store.driver
 import glance_store.location
@@ -428,3 +435,29 @@ class RangeBody:
 
     def close(self):
         self._close()
+
+
+# --- glance_store's private parts (see the module docstring) ---
+
+def file_metadata(store, path):
+    """The location metadata the filesystem ``store`` gives ``path``."""
+    return store._get_metadata(path)
+
+
+def check_internals():
+    """RuntimeError naming each private part of glance_store this module
+    relies on that is gone (the s3 driver's only if boto3 is installed)."""
+    missing = []
+    if not callable(getattr(FilesystemStore, "_get_metadata", None)):
+        missing.append("filesystem Store._get_metadata")
+    if not hasattr(ChunkedFile, "__iter__"):
+        missing.append("filesystem ChunkedFile")
+    try:
+        from glance_store._drivers import s3
+    except ImportError:
+        s3 = None
+    if s3 is not None and not callable(
+            getattr(s3.Store, "_create_s3_client", None)):
+        missing.append("s3 Store._create_s3_client")
+    if missing:
+        raise RuntimeError("glance_store changed: %s" % ", ".join(missing))

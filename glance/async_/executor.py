@@ -29,6 +29,7 @@ from oslo_log import log as logging
 
 import glance.async_
 from glance.common import exception
+from glance.common import process
 from glance.db import api as db
 from glance.i18n import _
 from glance import notifier
@@ -41,8 +42,8 @@ STATS_INTERVAL = 300.0
 INTERNAL_ERROR = _("Task failed due to Internal Error")
 
 _POOL = None
-_POOL_PID = None
 _POOL_LOCK = threading.Lock()
+process.per_process(__name__, "_POOL", locks=["_POOL_LOCK"])
 _LAST_STATS = [0.0]
 
 
@@ -52,21 +53,19 @@ class TaskFailure(exception.GlanceException):
 
 def get_pool():
     """The task pool of this process (a new one after fork)."""
-    global _POOL, _POOL_PID
-    pid = os.getpid()
-    if _POOL is None or _POOL_PID != pid:
+    global _POOL
+    if _POOL is None:
         with _POOL_LOCK:
-            if _POOL is None or _POOL_PID != pid:
+            if _POOL is None:
                 model = glance.async_.get_threadpool_model()
                 _POOL = model(CONF.wsgi.task_pool_threads)
-                _POOL_PID = pid
     return _POOL
 
 
 def pool_statistics():
     """``{executed, failures, cancelled, average_runtime, runtime}`` of
     this process's task pool (zeros before the first task)."""
-    if _POOL is None or _POOL_PID != os.getpid():
+    if _POOL is None:
         return {"executed": 0, "failures": 0, "cancelled": 0,
                 "runtime": 0.0, "average_runtime": 0.0}
     stats = _POOL.statistics

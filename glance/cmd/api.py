@@ -1,15 +1,13 @@
 """glance-api: the Images API daemon.
 
-Eventlet monkey-patches the process here, before anything else is imported;
-the process model is described in :mod:`glance.common.server`.
+Eventlet monkey-patches the process here, before anything else is imported
+(:mod:`glance.common.eventlet_setup` imports nothing at module level); the
+rest of the process set-up is :func:`glance.common.bootstrap.bootstrap`.
+The process model is described in :mod:`glance.common.server`.
 """
-import warnings
+from glance.common import eventlet_setup
 
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-
-import eventlet  # noqa: E402
-
-eventlet.patcher.monkey_patch()
+eventlet_setup.monkey_patch()
 
 import contextlib  # noqa: E402
 import sys  # noqa: E402
@@ -17,10 +15,12 @@ import sys  # noqa: E402
 from oslo_config import cfg  # noqa: E402
 from oslo_log import log as logging  # noqa: E402
 
+from glance.common import arbiter  # noqa: E402
 from glance.common import bootstrap  # noqa: E402
 from glance.common import claims  # noqa: E402
 from glance.common import config  # noqa: E402
 from glance.common import server  # noqa: E402
+from glance.common import worker  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -34,11 +34,11 @@ def main(argv=None):
         bootstrap.bootstrap(argv, prog=PROG, thread_model="eventlet")
     except cfg.Error as e:
         return _fail("configuration error: %s" % e, 2)
-    srv = server.PosixServer(initialize_glance_store=True,
-                             initialize_prefetcher=start_prefetcher
-                             if prefetcher_wanted() else False,
-                             claims=claim_registry(),
-                             release_claims=release_claims)
+    srv = arbiter.PosixServer(initialize_glance_store=bootstrap.setup_stores,
+                              initialize_prefetcher=start_prefetcher
+                              if prefetcher_wanted() else False,
+                              claims=claim_registry(),
+                              release_claims=release_claims)
     status, reason = _serve(srv)
     if reason is not None:
         # logged here, out of the except block, where oslo.log would
@@ -58,13 +58,13 @@ def _serve(srv):
     (1, why it could not start) with the traceback at debug level."""
     try:
         prepare_data()
-        srv.start(server.AppLoader(PROG, checks=[check_database,
+        srv.start(worker.AppLoader(PROG, checks=[check_database,
                                                  clean_staging]),
                   default_port=DEFAULT_PORT)
         return srv.wait(), None
     except Exception as e:  # noqa: BLE001 - say why, then exit non-zero
         LOG.debug("The start-up error", exc_info=True)
-        return 1, server.describe_error(e)
+        return 1, worker.describe_error(e)
 
 
 def prepare_data():
@@ -105,7 +105,7 @@ def _naming_the_database():
         yield
     except Exception as e:
         raise RuntimeError("cannot use the database %s: %s"
-                           % (_database_label(), server.describe_error(e))
+                           % (_database_label(), worker.describe_error(e))
                            ) from e
 
 

@@ -8,7 +8,7 @@ not be cached.
 import sys
 
 from glance.cmd import cache_common
-from glance.common import bootstrap  # noqa: F401 - every entry point's step
+from glance.common import bootstrap
 
 PROG = "glance-cache-prefetcher"
 
@@ -34,12 +34,11 @@ def main(argv=None):
     status = cache_common.setup(PROG, argv)
     if status is not None:
         return status
-    from glance.common import store_setup
     from glance.image_cache import prefetcher
     from glance.services import cache as cache_service
 
     def job():
-        store_setup.initialize_stores()
+        bootstrap.setup_stores()
         progress = show_progress if sys.stderr.isatty() else None
         app = prefetcher.Prefetcher(
             progress=progress, source=cache_service.PrefetchSource())

@@ -49,8 +49,7 @@ def main(argv=None):
               "together. Please use either of them in one request."
               % PROG, file=sys.stderr)
         return 1
-    from glance.common import store_setup
-    store_setup.initialize_stores()
+    bootstrap.setup_stores()
     if CONF.restore:
         return restore(CONF.restore)
     if CONF.daemon:

@@ -23,7 +23,8 @@ refuses ``O_DIRECT``, goes through the page cache as usual.
 ``copy_hashing`` is the one loop that moves an upload into a file: it
 reads into buffers (or windows of the file) in turn while the previous
 ones are hashed (one native thread per hash) and, for a ``DirectFile``,
-written (one more).
+written (one more): the lanes of ``glance.common.utils.Lanes``, which
+the image cache's tee runs on too.
 """
 import contextlib
 import ctypes
@@ -353,39 +354,33 @@ def copy_hashing(read_into, out, hashes, chunk_size, depth=3):
     when this returns or raises, and no window stays mapped.
     """
     mapped = isinstance(out, MappedFile) and out.mapped
-    lanes = [h.update for h in hashes]
+    lanes = utils.Lanes([h.update for h in hashes], depth)
     if not mapped:
-        lanes.append(out.write)
-    last = [None] * len(lanes)
-    using = [[] for _ in range(depth)]
+        lanes.add(out.write)
     slots = [None] * depth  # (buffer or window, view, chunk) per turn
     written = 0
     try:
         for turn in _alternate(depth):
-            utils.wait_all(using[turn])
+            lanes.make_room()  # every lane is done with this turn's slot
             slots[turn] = _refill(slots[turn], out if mapped else None,
                                   written, chunk_size)
             if mapped and slots[turn] is None:  # first turn: no mapping
                 mapped = False
-                lanes.append(out.write)
-                last.append(None)
+                lanes.add(out.write)
                 slots[turn] = _refill(None, None, written, chunk_size)
             view = slots[turn][1]
             count = read_into(view)
             if not count:
-                utils.wait_all(call for call in last if call)
+                lanes.finish()
                 if mapped:
                     out.set_size(written)
                 return written
             chunk = view[:count]
             slots[turn][2] = chunk
-            for i, lane in enumerate(lanes):
-                last[i] = utils.in_native_thread(lane, chunk, after=last[i])
-            using[turn] = list(last)
+            lanes.feed(chunk)
             written += count
     except BaseException:
-        with contextlib.suppress(BaseException):
-            utils.wait_all(call for call in last if call)
+        lanes.stop()
         raise
     finally:
         for slot in slots:

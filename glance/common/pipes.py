@@ -1,4 +1,4 @@
-"""Self-pipes of the glance-api supervisor (:mod:`glance.common.server`).
+"""Self-pipes of the glance-api supervisor (:mod:`glance.common.arbiter`).
 
 * :class:`SignalQueue`: signal handlers only record the signal and write
   a byte; the loop (or a green thread) wakes up and acts on it.

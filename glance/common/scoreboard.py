@@ -7,7 +7,7 @@ gives each worker a slot of it. The worker writes; every process reads:
   (``time.monotonic_ns()``: CLOCK_MONOTONIC is the same clock in every
   process of the host). A worker whose hub is blocked (a C call that
   never returns, a deadlock, SIGSTOP) stops beating; the supervisor
-  kills it after ``worker_timeout`` (see :mod:`glance.common.server`).
+  kills it after ``worker_timeout`` (see :mod:`glance.common.arbiter`).
 * ``state``: booting, serving or draining.
 * ``connections``: the client connections the worker has open, so that a
   worker can leave the next connection to a less loaded sibling

@@ -15,44 +15,16 @@ from eventlet.green import socket as green_socket
 from eventlet.green import ssl as green_ssl
 from oslo_config import cfg
 
+from glance.common import server_opts
 from glance.i18n import _
 
 CONF = cfg.CONF
 _time = eventlet.patcher.original("time")
 _BIND_RETRY_SECONDS = 5
 
-bind_opts = [
-    cfg.HostAddressOpt("bind_host", default="0.0.0.0",
-                       help=_("Address to listen on (IPv4 or IPv6).")),
-    cfg.PortOpt("bind_port", sample_default=9292,
-                help=_("Port to listen on; default 9292 for glance-api. "
-                       "0 picks a free port.")),
-]
-
-socket_opts = [
-    cfg.IntOpt("backlog", default=4096, min=1,
-               help=_("Number of connections the kernel queues before "
-                      "a worker accepts them.")),
-    cfg.IntOpt("tcp_keepidle", default=600, min=1,
-               help=_("Seconds a connection idles before TCP keepalive "
-                      "probes start (where the platform supports it).")),
-    cfg.StrOpt("ca_file",
-               help=_("CA certificates file: clients must then present a "
-                      "certificate signed by one of them.")),
-    cfg.StrOpt("cert_file",
-               help=_("Certificate file of the server: HTTPS when set, "
-                      "together with key_file.")),
-    cfg.StrOpt("key_file",
-               help=_("Private key file of the server certificate.")),
-]
-
-CONF.register_opts(bind_opts)
-CONF.register_opts(socket_opts)
-
-
-def list_opts():
-    """The options of this module, for glance.opts."""
-    return [(None, bind_opts + socket_opts)]
+# the options are read without eventlet (glance.opts, the WSGI app)
+bind_opts = server_opts.bind_opts
+socket_opts = server_opts.socket_opts
 
 
 def get_bind_addr(default_port=None):

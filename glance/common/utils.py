@@ -4,7 +4,8 @@ Reading in chunks (``chunkiter``, ``chunkreadable``), reading that lets
 other threads run between chunks (``cooperative_iter``,
 ``cooperative_read``, ``CooperativeReader``), a reader that refuses to
 go past a byte limit (``LimitingReader``), work handed to native OS
-threads (``in_native_thread``), ``sendfile`` to a socket that may be
+threads (``in_native_thread``) and the hashing lanes built on it
+(``Lanes``), ``sendfile`` to a socket that may be
 green and ``is_uuid_like``.
 
 ``yield_now()`` calls ``time.sleep(0)``,
@@ -29,7 +30,9 @@ process-wide ``concurrent.futures`` pool. This is the one place below
 ``glance/cmd`` and ``glance/common/server.py`` that knows about green
 threads.
 """
+import collections
 import concurrent.futures
+import contextlib
 import importlib
 import os
 import select
@@ -163,6 +166,55 @@ def wait_all(calls):
                 error = e
     if error is not None:
         raise error
+
+
+class Lanes:
+    """The one hashing pipeline of the data path: each chunk fed goes to
+    every lane (a function of one chunk: a hash's ``update``, a file's
+    ``write``), each lane in a native thread, taking the chunks in order
+    at its own pace (md5 and sha512 differ in speed; waiting for both
+    after every chunk would leave a core idle); at most ``depth`` chunks
+    are in flight. An upload into a file store
+    (``glance.common.filewriter.copy_hashing``) and the image cache's
+    tee (``glance.image_cache``) both run on it.
+    """
+
+    def __init__(self, lanes, depth):
+        self.lanes = list(lanes)
+        self.depth = depth
+        self._last = [None] * len(self.lanes)
+        self._behind = collections.deque()  # per chunk: its lanes' calls
+
+    def add(self, lane):
+        """One more lane, before the first chunk."""
+        self.lanes.append(lane)
+        self._last.append(None)
+
+    def make_room(self):
+        """Wait until fewer than ``depth`` chunks are in flight: every
+        lane is done with the oldest one (its buffer may be reused)."""
+        while len(self._behind) >= self.depth:
+            wait_all(self._behind.popleft())
+
+    def feed(self, chunk):
+        """Hand ``chunk`` to every lane (once there is room)."""
+        self.make_room()
+        self._last = [in_native_thread(lane, chunk, after=call)
+                      for lane, call in zip(self.lanes, self._last,
+                                            strict=True)]
+        self._behind.append(self._last)
+
+    def finish(self):
+        """Wait until every lane is done; raise the first error."""
+        self._behind.clear()
+        wait_all(call for call in self._last if call)
+
+    def stop(self):
+        """After a failure: wait for the lanes, their errors ignored, so
+        nothing runs any more when this returns."""
+        self._behind.clear()
+        with contextlib.suppress(BaseException):
+            wait_all(call for call in self._last if call)
 
 
 def sendfile(sock, fd, offset, count):

@@ -1,6 +1,6 @@
 """The serving side of glance-api: one process's connections.
 
-:mod:`glance.common.server` is the supervisor (gunicorn's arbiter); this
+:mod:`glance.common.arbiter` is the supervisor (gunicorn's arbiter); this
 module is what runs in each worker process (gunicorn's ``workers/base``),
 and in the single process of ``workers = 0``. A :class:`Worker`:
 

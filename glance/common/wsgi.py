@@ -2,8 +2,8 @@
 
 ``Resource`` is the one place where exceptions become HTTP responses. The
 server side (``BaseServer``, ``PosixServer``, sockets) lives in
-``glance.common.server`` and is re-exported here under the names Glance
-operators and tools know.
+``glance.common.server`` and ``glance.common.arbiter``; it is not imported
+here, so that the WSGI application does not import eventlet.
 """
 import datetime
 import errno
@@ -460,10 +460,3 @@ def list_opts():
     """The options of this module, for glance.opts."""
     return [(None, body_opts)]
 
-
-# The server side, under the names Glance's tools know (see the docstring).
-from glance.common.server import (  # noqa: E402,F401
-    AppLoader, BaseServer, PosixServer, Server, WORKER_BOOT_ERROR,
-    get_asynchronous_eventlet_pool, get_bind_addr, get_num_workers,
-    get_socket, initialize_glance_store, initialize_multi_store,
-    register_cli_opts, set_eventlet_hub, ssl_wrap_socket)

@@ -28,6 +28,7 @@ from sqlalchemy import pool as sa_pool
 
 from glance.common import config
 from glance.common import exception
+from glance.common import process
 from glance.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ def is_sqlite(engine=None):
     return engine.dialect.name == "sqlite"
 
 
+@process.after_fork
 def _after_fork_in_child():
     """Drop the parent's engine without closing its connections."""
     global _ENGINE, _LOCK
@@ -133,9 +135,6 @@ def _after_fork_in_child():
     _ENGINE = None
     if engine is not None:
         engine.dispose(close=False)
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _create_engine(url):

@@ -9,7 +9,6 @@ fill it through :meth:`ImageCache.fill`. Data enters the cache only through
 :meth:`ImageCache.cache_image_iter` (the prefetcher), both of which verify
 the image's checksum before the file is renamed into place.
 """
-import collections
 import contextlib
 import hashlib
 import os
@@ -370,21 +369,16 @@ def _write_behind(chunks, writer, md5):
 
 
 def _write_behind_lanes(chunks, writer, md5):
-    lanes = (md5.update, writer.write)
-    last = [None, None]
-    behind = collections.deque()
+    # glance.common.utils.Lanes, the upload's hashing lanes: at most
+    # WRITE_BEHIND chunks in flight when one is handed on
+    lanes = utils.Lanes((md5.update, writer.write), WRITE_BEHIND)
     try:
         for chunk in chunks:
-            last = [utils.in_native_thread(lane, chunk, after=call)
-                    for lane, call in zip(lanes, last, strict=True)]
-            behind.append(last)
-            if len(behind) > WRITE_BEHIND:
-                utils.wait_all(behind.popleft())
+            lanes.feed(chunk)
             yield chunk
-        utils.wait_all(call for call in last if call)
+        lanes.finish()
     except BaseException:
-        with contextlib.suppress(BaseException):
-            utils.wait_all(call for call in last if call)
+        lanes.stop()
         writer.abort()
         raise
     finally:

@@ -13,6 +13,7 @@ from oslo_log import log as logging
 
 from glance import async_
 from glance.common import exception
+from glance.common import process
 from glance.i18n import _
 from glance import image_cache
 from glance.image_cache import cleaner
@@ -29,6 +30,7 @@ CLEAR_TARGETS = ("cache", "queue", "both")
 
 _CACHE = None
 _CACHE_LOCK = threading.Lock()
+process.per_process(__name__, "_CACHE", locks=["_CACHE_LOCK"])
 
 
 def get_cache():

@@ -1,11 +1,16 @@
 """What the Images API does with image data: upload, stage, download, delete.
 
-An upload reads top to bottom: find the image, authorize, claim it
-(``queued`` -> ``saving`` as one compare-and-set), write it through
-``glance.store`` (limits, format inspection and hashing on the way), then
-record the location and make the image ``active`` (compare-and-set from
-``saving``). If anything fails the written data is deleted and the image
-goes back to ``queued``; it is never ``active`` without its data.
+An upload reads top to bottom, one named step after the other: find the
+image, authorize (``glance.policy``), claim it (``queued`` -> ``saving``
+as one compare-and-set), quota (``glance.services.quota``: the Keystone
+limits, then ``check_storage``'s limit for the bytes), write while
+hashing and inspecting (``glance.store.write_image``), save: record the
+location and make the image ``active`` (compare-and-set from ``saving``,
+with the fields of ``glance.store.activation``, the import's too). If
+anything fails the written data is deleted and the image goes back to
+``queued``; it is never ``active`` without its data. A stage is the same
+with ``glance.store.stage_image``, the one staging writer (the import's
+downloads use it too).
 
 A worker killed mid-upload leaves its image ``saving`` (or ``uploading``
 for a stage that had not finished). While an upload streams it touches
@@ -23,7 +28,6 @@ claim released at once (:func:`release_abandoned`, through
 ``glance.services.recovery``).
 """
 import datetime
-import time
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -183,21 +187,18 @@ def _check_formats_set(image):
             % ", ".join(missing))
 
 
-class Ownership:
-    """The upload's hold on its image, renewed while the data flows.
-
-    ``store.UploadStream`` calls it every ``interval`` seconds; it
-    answers False when a later attempt took the image over.
+class Ownership(store.Heartbeat):
+    """The upload's (or stage's) hold on its image, renewed while the
+    data flows (``glance.store.Heartbeat``): it answers False when a
+    later attempt took the image over.
     """
 
     def __init__(self, image, kind="upload"):
+        timeout = CONF.saving_stall_timeout
+        super().__init__(max(timeout / 4.0, 0.05) if timeout else 3600.0)
         self.image_id = image["id"]
         self.status = image["status"]
-        timeout = CONF.saving_stall_timeout
         self.timeout = timeout or None
-        self.interval = max(timeout / 4.0, 0.05) if timeout else 3600.0
-        self.last = time.monotonic()
-        self.lost = False
         # the claim's first heartbeat, on the database's clock
         self.updated_at = leases.touch_image(self.image_id, self.status) \
             or image["updated_at"]
@@ -208,31 +209,24 @@ class Ownership:
         or done): forget the claim's record."""
         self.claim.end()
 
-    def __call__(self):
-        return self.renew()
-
     def renew(self):
         """Touch the image; False if the upload no longer owns it.
 
         ImageGoneDuringUpload if the image was deleted or changed state.
         """
-        if self.lost:
-            return False
-        if self.timeout and time.monotonic() - self.last > self.timeout:
+        if self.timeout and self.silent_for() > self.timeout:
             # We were silent long enough to have been taken over.
             image = self._get()
             if (image["status"] != self.status
                     or image["updated_at"] != self.updated_at):
                 LOG.warning("Upload of image %s lost its image to a later "
                             "attempt", self.image_id)
-                self.lost = True
                 self.end()
                 return False
         stamp = leases.touch_image(self.image_id, self.status)
         if stamp is None:
             raise ImageGoneDuringUpload(image_id=self.image_id)
         self.updated_at = stamp
-        self.last = time.monotonic()
         return True
 
     def check(self):
@@ -240,8 +234,8 @@ class Ownership:
         unless it was silent long enough to have been taken over."""
         if self.lost:
             return False
-        if self.timeout and time.monotonic() - self.last > self.timeout:
-            return self.renew()
+        if self.timeout and self.silent_for() > self.timeout:
+            return self()
         return True
 
     def _get(self):
@@ -296,8 +290,10 @@ def upload(context, image_id, data, size=None, store_id=None):
     try:
         if not image["locations"]:
             store.discard_leftover_data(image_id, store_id)
+        limit = quota.check_storage(image, size)
         result = store.write_image(context, image, data, size=size,
-                                   store_id=store_id, heartbeat=owner)
+                                   store_id=store_id, heartbeat=owner,
+                                   limit=limit)
     except BaseException:
         _release(owner)
         raise
@@ -311,10 +307,7 @@ def _activate(image, result, owner):
     """Record the stored data and make the image active (compare-and-set
     from ``saving``); on failure the data and its record are removed."""
     location = {"url": result["url"], "metadata": result["metadata"]}
-    values = {key: result[key] for key in
-              ("size", "checksum", "os_hash_algo", "os_hash_value",
-               "virtual_size")}
-    values["status"] = "active"
+    values = store.activation(result)
     loc = None
     try:
         if not owner.check():
@@ -370,8 +363,9 @@ def stage(context, image_id, data, size=None):
     owner = Ownership(image, kind="stage")
     _check_uploading(context, owner)
     try:
+        limit = quota.check_storage(image, size)
         result = store.stage_image(context, image, data, size=size,
-                                   heartbeat=owner)
+                                   heartbeat=owner, limit=limit)
     except BaseException:
         _release(owner)
         raise

@@ -35,6 +35,7 @@ import glance_store
 from glance import policy
 from glance.async_ import get_threadpool_model
 from glance.common import exception
+from glance.common import process
 from glance.common import units
 from glance.db import api as db
 from glance.i18n import _
@@ -72,6 +73,7 @@ VALIDATION_ALGORITHMS = ("sha1", "sha256", "sha512", "md5")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 
 _POOL = None
+process.per_process(__name__, "_POOL")   # a forked worker makes its own
 
 
 def _pool():

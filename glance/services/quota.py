@@ -32,7 +32,13 @@ request adds, when known)::
 Over a limit is a 413 with Glance's text and oslo.limit's account of it
 (``LimitExceeded``). With ``use_keystone_limits`` off (the default) every
 check passes without a word to Keystone and ``/v2/info/usage`` is empty.
-The local ``user_storage_quota`` is separate (``glance.store``).
+The local limits (``image_size_cap`` and ``user_storage_quota``, no word
+to Keystone) are the upload's quota step too: :func:`check_storage`, once
+the image is claimed, answers the limit the store write enforces on the
+bytes as they arrive (``glance.db.storage_quota``, which the import flow,
+below the services, calls itself)::
+
+    upload, stage (once claimed)  image_size_cap, user_storage_quota
 """
 from oslo_config import cfg
 from oslo_limit import exception as limit_exc
@@ -42,6 +48,7 @@ from oslo_log import log as logging
 
 from glance.common import exception
 from glance.db import quota_usage
+from glance.db import storage_quota
 from glance.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -121,6 +128,14 @@ def check_stage_total(context, delta_bytes=0):
 def check_uploading(context):
     """Once the image is marked as taking data (it counts itself)."""
     enforce(context.project_id, {IMAGE_COUNT_UPLOADING: 0})
+
+
+def check_storage(image, size=None):
+    """Before writing new data of ``image`` (claimed): ``(limit,
+    make_error)`` for the store write, the smaller of ``image_size_cap``
+    and what is left of the owner's ``user_storage_quota``; the 413 at
+    once when ``size`` (announced) is already over."""
+    return storage_quota.upload_limit(image, size)
 
 
 def check_import_started(context, method, size):

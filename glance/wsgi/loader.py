@@ -22,10 +22,10 @@ import warnings
 
 from glance.common import bootstrap
 from glance.common import config
-from glance.common import store_setup
 
-# the server module (stores, re-exported by glance.common.wsgi) imports
-# eventlet, which warns about itself; this process does not run it
+# libraries import eventlet where it is installed (futurist through
+# glance_store, oslo.service through oslo.messaging), and it warns about
+# itself on import; this process does not run it
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 CONFIG_DIR_ENV = "OS_GLANCE_CONFIG_DIR"
@@ -70,7 +70,7 @@ def init_application(environ=None):
     bootstrap.bootstrap([], prog="glance-api", thread_model="native",
                         default_config_files=files)
     _prepare_database()
-    store_setup.initialize_stores()
+    bootstrap.setup_stores()
     return config.load_paste_app("glance-api")
 
 

@@ -70,6 +70,14 @@ class Api:
         assert resp.status_code == 200, (resp.status_code, resp.text)
         return [i["id"] for i in resp.json()["images"]]
 
+    def active(self, data):
+        """The id of a new raw/bare image, ``data`` uploaded to it."""
+        image = self.create(disk_format="raw", container_format="bare")
+        resp = self.put("/v2/images/%s/file" % image["id"], data=data,
+                        headers={"Content-Type": OCTET})
+        assert resp.status_code == 204, (resp.status_code, resp.text)
+        return image["id"]
+
     def as_role(self, roles):
         return Api(self.base_url, self.project, roles)
 

@@ -13,9 +13,13 @@
 
 A test needing other options starts its own: ``glance_server(flavor=
 "trusted-auth", conf={"DEFAULT": {"image_size_cap": 1024}})``.
+
+* ``p1`` / ``admin``: a member / an admin of a new project on the module's
+  own trusted-auth server, for modules that name that fixture ``srv``.
 """
 import pytest
 
+from tests.functional.apiclient import ADMIN, Api, MEMBER, new_project
 from tests.functional.server import GlanceServer
 
 
@@ -53,3 +57,13 @@ def trusted_server(tmp_path_factory):
                          conf={"DEFAULT": {"image_member_quota": 3}})
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def p1(srv):
+    return Api(srv.url, new_project("p1"), MEMBER)
+
+
+@pytest.fixture
+def admin(srv):
+    return Api(srv.url, new_project("adm"), ADMIN)

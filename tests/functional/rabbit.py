@@ -96,6 +96,19 @@ class Consumer:
                         message, [e["event_type"] for e in self.events]))
             time.sleep(0.1)
 
+    def settle(self, api):
+        """Every event the server queued so far, in ``self.events``.
+
+        Creates a marker image through ``api`` and waits for its
+        image.create: a glance-api process sends its events in order, from
+        one queue through one thread (glance/notifier.py), so with one
+        worker all that came before the marker has arrived with it. The
+        marker's id is returned."""
+        marker = api.create(name="marker")["id"]
+        self.wait_for(lambda events: any(_about(e, marker) for e in events),
+                      message="the marker image's image.create")
+        return marker
+
     def of(self, event_type, image_id=None):
         return [e for e in self.events if e["event_type"] == event_type
                 and (image_id is None or _about(e, image_id))]

@@ -3,7 +3,9 @@
 ``GET /slow?seconds=N`` sleeps N seconds (a green sleep in the daemon:
 ``time`` is monkey-patched) and then answers JSON with the worker's PID and
 the current ``image_size_cap``, so a test can tell which worker, with which
-configuration, served it. :data:`PASTE_INI` is a paste file whose default
+configuration, served it. With ``started=PATH`` it first creates the
+file PATH, so that a test can wait for its request to be in flight.
+:data:`PASTE_INI` is a paste file whose default
 app (``glance-api``) serves ``/slow`` next to the versions document; the
 ``broken`` flavor (``glance-api-broken``) is an app whose factory raises.
 """
@@ -23,6 +25,8 @@ class SlowApp:
     @webob.dec.wsgify
     def __call__(self, req):
         seconds = float(req.GET.get("seconds", "0"))
+        if "started" in req.GET:
+            open(req.GET["started"], "x").close()
         time.sleep(seconds)
         body = {"pid": os.getpid(), "seconds": seconds,
                 "image_size_cap": CONF.image_size_cap}

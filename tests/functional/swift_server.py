@@ -31,6 +31,7 @@ SIGTERMs the four processes, then SIGKILLs what is left (only processes
 it started); an ``atexit`` hook does the same for a cluster left running.
 """
 import atexit
+import importlib.util
 import json
 import os
 import pathlib
@@ -40,6 +41,8 @@ import socket
 import subprocess
 import sys
 import time
+
+import pytest
 
 from tests.functional.server import REPO_ROOT, free_port, format_conf
 
@@ -329,3 +332,20 @@ def _stop_leftovers():
             cluster.stop(timeout=5)
         except Exception:  # noqa: BLE001,S110 - exiting anyway
             pass
+
+
+def swiftclient_or_skip(tests):
+    """python-swiftclient, once the test extra's ``swift`` (the servers)
+    is known installed too; else skip the calling module, named ``tests``
+    in the message (with ``CI`` set: the ImportError, as a failure)."""
+    try:
+        import swiftclient
+
+        if importlib.util.find_spec("swift") is None:
+            raise ImportError("No module named 'swift'")
+    except ImportError as e:  # pragma: no cover - depends on the extras
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("%s need swift and python-swiftclient (pip install "
+                    "-e .[test]): %s" % (tests, e), allow_module_level=True)
+    return swiftclient

@@ -5,7 +5,6 @@ short by a client hanging up."""
 import os
 import re
 import socket
-import time
 
 import pytest
 
@@ -42,14 +41,6 @@ def api(server):
     return apiclient.Api(server.url, apiclient.new_project("logs"))
 
 
-def active_image(client, data):
-    image = client.create(disk_format="raw", container_format="bare")
-    resp = client.put("/v2/images/%s/file" % image["id"], data=data,
-                      headers={"Content-Type": OCTET})
-    assert resp.status_code == 204, resp.text
-    return image["id"]
-
-
 def logged(server, method, path, count=1):
     """(status, bytes) of the first ``count`` access lines for the
     request, waiting for them (a line is written once the response
@@ -69,7 +60,7 @@ def logged(server, method, path, count=1):
 def test_sendfile_download_logs_the_body_length(srv):
     client = api(srv)
     data = os.urandom(3 * MiB + 12345)
-    image_id = active_image(client, data)
+    image_id = client.active(data)
     path = "/v2/images/%s/file" % image_id
     resp = client.get(path)
     assert resp.status_code == 200 and resp.content == data
@@ -79,7 +70,7 @@ def test_sendfile_download_logs_the_body_length(srv):
 def test_range_download_logs_the_range_length(srv):
     client = api(srv)
     data = os.urandom(3 * MiB)
-    image_id = active_image(client, data)
+    image_id = client.active(data)
     path = "/v2/images/%s/file" % image_id
     resp = client.get(path, headers={"Range": "bytes=1000-2500999"})
     assert resp.status_code == 206 and resp.content == data[1000:2501000]
@@ -101,7 +92,7 @@ def test_json_and_error_responses_log_their_body(srv):
 def test_teed_then_cached_downloads_log_the_body_length(caching):
     client = api(caching)
     data = os.urandom(2 * MiB + 777)
-    image_id = active_image(client, data)
+    image_id = client.active(data)
     path = "/v2/images/%s/file" % image_id
     first = client.get(path)     # chunk by chunk, through the cache tee
     assert first.status_code == 200 and first.content == data
@@ -124,7 +115,7 @@ def cache_hits(admin, image_id):
 
 def test_client_hanging_up_logs_what_was_sent(srv):
     client = api(srv)
-    image_id = active_image(client, os.urandom(BIG))
+    image_id = client.active(os.urandom(BIG))
     path = "/v2/images/%s/file" % image_id
     received = hang_up_early(srv, client, path, keep=256 * 1024)
     [(status, sent)] = logged(srv, "GET", path)
@@ -149,7 +140,8 @@ def hang_up_early(srv, client, path, keep):
             chunk = sock.recv(65536)
             assert chunk, "the server closed first"
             received += len(chunk)
-        time.sleep(0.2)   # the server fills what buffers are left
+        # wait for bytes past those read, so that the close is a reset
+        assert sock.recv(1, socket.MSG_PEEK), "the server closed first"
     finally:
         sock.close()      # with unread bytes: a reset
     return received

@@ -44,14 +44,6 @@ def admin(p1):
     return p1.as_role(apiclient.ADMIN)
 
 
-def make_active(api, data=b"cached-data"):
-    img = api.create(disk_format="raw", container_format="bare")
-    r = api.put("/v2/images/%s/file" % img["id"], data=data,
-                headers={"Content-Type": OCTET})
-    assert r.status_code == 204, r.text
-    return img["id"]
-
-
 def cached(admin):
     r = admin.get("/v2/cache")
     assert r.status_code == 200, r.text
@@ -64,7 +56,7 @@ def queued(admin):
 
 def test_tee_on_first_download_then_hit(p1, admin, srv):
     data = os.urandom(200 * 1024)
-    image_id = make_active(p1, data)
+    image_id = p1.active(data)
     assert image_id not in cached(admin)
     r = p1.get("/v2/images/%s/file" % image_id)
     assert r.status_code == 200 and r.content == data
@@ -89,7 +81,7 @@ def test_tee_on_first_download_then_hit(p1, admin, srv):
 
 
 def test_served_from_cache_not_store(p1, admin, srv):
-    image_id = make_active(p1, b"original")
+    image_id = p1.active(b"original")
     p1.get("/v2/images/%s/file" % image_id)
     wait_for(lambda: image_id in cached(admin), timeout=5)
     # the store's copy is gone: the cache still answers
@@ -101,7 +93,7 @@ def test_served_from_cache_not_store(p1, admin, srv):
 
 
 def test_authorization_through_the_cache(p1, admin, srv):
-    image_id = make_active(p1, b"secret")
+    image_id = p1.active(b"secret")
     p1.get("/v2/images/%s/file" % image_id)
     wait_for(lambda: image_id in cached(admin), timeout=5)
     other = apiclient.Api(srv.url, apiclient.new_project("p2"))
@@ -119,7 +111,7 @@ def test_authorization_through_the_cache(p1, admin, srv):
 
 
 def test_policy_denial_through_the_cache(p1, admin, srv):
-    image_id = make_active(p1, b"reader-may-not")
+    image_id = p1.active(b"reader-may-not")
     reader = p1.as_role(apiclient.READER)
     uncached = reader.get("/v2/images/%s/file" % image_id)
     p1.get("/v2/images/%s/file" % image_id)
@@ -134,7 +126,7 @@ def test_policy_denial_through_the_cache(p1, admin, srv):
 
 def test_checksum_mismatch_is_not_cached(p1, admin, srv):
     data = b"will-be-corrupted"
-    image_id = make_active(p1, data)
+    image_id = p1.active(data)
     # corrupt the store's copy (same length): the checksum fails
     [stored] = [p for p in pathlib.Path(srv.state_path).rglob(image_id)
                 if "image-cache" not in str(p)]
@@ -151,7 +143,7 @@ def test_cut_off_download_leaves_cache_consistent(p1, admin, srv):
     # several tee chunks: the tee commits a complete file before it sends
     # the last one, so a one-chunk image would be cached all the same
     data = os.urandom(32 * 1024 * 1024)
-    image_id = make_active(p1, data)
+    image_id = p1.active(data)
     with p1.get("/v2/images/%s/file" % image_id, stream=True) as r:
         assert r.status_code == 200
         next(r.iter_content(65536))
@@ -166,7 +158,7 @@ def test_cut_off_download_leaves_cache_consistent(p1, admin, srv):
 
 def test_cut_off_hit_counts_no_hit_and_keeps_the_file(p1, admin, srv):
     data = os.urandom(64 * 1024 * 1024)
-    image_id = make_active(p1, data)
+    image_id = p1.active(data)
     assert p1.get("/v2/images/%s/file" % image_id).content == data
     wait_for(lambda: image_id in cached(admin), timeout=10)
     with p1.get("/v2/images/%s/file" % image_id, stream=True) as r:
@@ -185,7 +177,7 @@ def test_cut_off_hit_counts_no_hit_and_keeps_the_file(p1, admin, srv):
 
 def test_concurrent_first_downloads(p1, admin, srv):
     data = os.urandom(4 * 1024 * 1024)
-    image_id = make_active(p1, data)
+    image_id = p1.active(data)
 
     def fetch(_):
         api = apiclient.Api(srv.url, p1.project)
@@ -201,7 +193,7 @@ def test_concurrent_first_downloads(p1, admin, srv):
 
 
 def test_deleting_image_drops_it_from_cache(p1, admin, srv):
-    image_id = make_active(p1)
+    image_id = p1.active(b"cached-data")
     p1.get("/v2/images/%s/file" % image_id)
     wait_for(lambda: image_id in cached(admin), timeout=5)
     assert p1.delete("/v2/images/%s" % image_id).status_code == 204
@@ -220,7 +212,7 @@ def test_cache_list_shape_and_admin_only(p1, admin):
                                  ("DELETE", "/v2/cache", "cache_delete")]:
         r = p1.request(method, path)
         assert r.status_code == 403 and action in r.text
-    image_id = make_active(p1)
+    image_id = p1.active(b"cached-data")
     for method, action in [("PUT", "cache_image"), ("DELETE",
                                                     "cache_delete")]:
         r = p1.request(method, "/v2/cache/" + image_id)
@@ -229,7 +221,7 @@ def test_cache_list_shape_and_admin_only(p1, admin):
 
 
 def test_queue_then_prefetched(p1, admin):
-    image_id = make_active(p1, b"x" * 33)
+    image_id = p1.active(b"x" * 33)
     r = admin.put("/v2/cache/" + image_id)
     assert r.status_code == 202 and r.content == b""
     entry = wait_for(lambda: cached(admin).get(image_id), timeout=15)
@@ -264,7 +256,7 @@ def test_clear_targets(p1, admin):
     r = admin.delete("/v2/cache",
                      headers={"x-image-cache-clear-target": "bogus"})
     assert r.status_code == 400 and "x-image-cache-clear-target" in r.text
-    image_id = make_active(p1)
+    image_id = p1.active(b"cached-data")
     p1.get("/v2/images/%s/file" % image_id)
     wait_for(lambda: image_id in cached(admin), timeout=5)
     r = admin.delete("/v2/cache",
@@ -293,7 +285,7 @@ def test_prune_and_clean_endpoints(p1, admin):
 
 
 def test_legacy_routes(p1, admin):
-    image_id = make_active(p1)
+    image_id = p1.active(b"cached-data")
     assert admin.put("/v2/queued_images/" + image_id).status_code == 200
     wait_for(lambda: image_id in cached(admin), timeout=15)
     r = admin.get("/v2/cached_images")

@@ -54,14 +54,6 @@ def run(script, *args, stdin=None):
                           capture_output=True, text=True, timeout=60)
 
 
-def make_active(api, data):
-    img = api.create(disk_format="raw", container_format="bare")
-    r = api.put("/v2/images/%s/file" % img["id"], data=data,
-                headers={"Content-Type": OCTET})
-    assert r.status_code == 204, r.text
-    return img["id"]
-
-
 def cached(api):
     return {e["image_id"]: e for e in
             api.get("/v2/cache").json()["cached_images"]}
@@ -72,13 +64,24 @@ def download_into_cache(api, image_id):
     wait_for(lambda: image_id in cached(api), timeout=5)
 
 
+def hit_after(api, image_id, other):
+    """Download ``image_id`` from the cache; whether the cache now has it
+    used after ``other`` (another hit is needed if the clock did not
+    move on)."""
+    assert api.get("/v2/images/%s/file" % image_id).status_code == 200
+    entries = cached(api)
+    return entries[image_id]["last_accessed"] > \
+        entries[other]["last_accessed"]
+
+
 def test_pruner_evicts_least_recently_used(srv, api, tmp_path):
     api.delete("/v2/cache")
-    ids = [make_active(api, os.urandom(1000)) for _ in range(3)]
+    ids = [api.active(os.urandom(1000)) for _ in range(3)]
     for image_id in ids:
         download_into_cache(api, image_id)
-    time.sleep(0.05)
-    api.get("/v2/images/%s/file" % ids[0])  # ids[1] is now the LRU
+    # ids[1] is now the LRU
+    wait_for(lambda: hit_after(api, ids[0], ids[2]), timeout=5,
+             message="the cache to record the hit after the last write")
     conf = tool_conf(srv, tmp_path, image_cache_max_size=2500)
     r = run("glance-cache-pruner", "--config-file", conf)
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
@@ -107,7 +110,7 @@ def test_cleaner_removes_stalled_and_invalid(srv, api, tmp_path):
 
 def test_prefetcher_fetches_queued_images(srv, api, tmp_path):
     data = [os.urandom(5000), os.urandom(7000)]
-    ids = [make_active(api, d) for d in data]
+    ids = [api.active(d) for d in data]
     for image_id in ids:  # queued behind the daemon's back
         (cache_dir(srv) / "queue" / image_id).touch()
     conf = tool_conf(srv, tmp_path)
@@ -141,7 +144,7 @@ def test_manage_commands(srv, api, tmp_path):
     assert r.returncode == 0 and "No cached images" in r.stdout
     r = manage(srv, "list-queued")
     assert r.returncode == 0 and "No queued images" in r.stdout
-    a, b = make_active(api, b"a" * 10), make_active(api, b"b" * 20)
+    a, b = api.active(b"a" * 10), api.active(b"b" * 20)
     r = manage(srv, "--force", "queue-image", a)
     assert r.returncode == 0, r.stderr
     # queued images wait for the prefetcher (cron, or the daemon's own

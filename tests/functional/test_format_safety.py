@@ -107,11 +107,6 @@ def srv(tmp_path_factory, web):
     server.stop()
 
 
-@pytest.fixture
-def p1(srv):
-    return Api(srv.url, new_project("p1"), MEMBER)
-
-
 def stored(server):
     """The image files in the server's stores."""
     dirs = [server.conf[store]["filesystem_store_datadir"]

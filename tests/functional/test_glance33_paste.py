@@ -14,7 +14,7 @@ import threading
 import pytest
 import requests
 
-from tests.functional.apiclient import ADMIN, OCTET, Api, new_project
+from tests.functional.apiclient import ADMIN, Api, new_project
 from tests.functional.server import wait_for
 from tests.functional.test_cache_client_keystone import (
     ADMIN_PROJECT, ADMIN_USER, SERVICE_PASSWORD, SERVICE_USER, FakeKeystone)
@@ -59,14 +59,6 @@ def client_for(srv, flavor, keystone):
     return api
 
 
-def upload(api, data):
-    img = api.create(disk_format="raw", container_format="bare")
-    resp = api.put("/v2/images/%s/file" % img["id"], data=data,
-                   headers={"Content-Type": OCTET})
-    assert resp.status_code == 204, resp.text
-    return img["id"]
-
-
 def check_cache(srv, api, flavor, image_id):
     """The image cache of the caching flavors, the cache API's routes."""
     cached = pathlib.Path(srv.state_path) / "image-cache" / image_id
@@ -97,7 +89,7 @@ def test_glance_paste_file_serves_every_flavor(glance_server, keystone,
         anonymous = requests.get(srv.url + "/v2/images", timeout=10)
         assert anonymous.status_code == 401
     api = client_for(srv, flavor, keystone)
-    image_id = upload(api, b"glance-33 paste " * 64)
+    image_id = api.active(b"glance-33 paste " * 64)
     for _ in range(2):
         resp = api.get("/v2/images/%s/file" % image_id)
         assert resp.content == b"glance-33 paste " * 64

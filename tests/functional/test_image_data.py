@@ -12,7 +12,7 @@ import uuid
 import pytest
 import requests
 
-from tests.functional.apiclient import ADMIN, Api, MEMBER, OCTET, \
+from tests.functional.apiclient import Api, MEMBER, OCTET, \
     new_project
 from tests.functional.server import GlanceServer, wait_for
 
@@ -38,16 +38,6 @@ def srv(tmp_path_factory):
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def p1(srv):
-    return Api(srv.url, new_project("p1"), MEMBER)
-
-
-@pytest.fixture
-def admin(srv):
-    return Api(srv.url, new_project("adm"), ADMIN)
 
 
 def datadir(server, store=None):

@@ -13,7 +13,7 @@ import uuid
 import pytest
 import requests
 
-from tests.functional.apiclient import ADMIN, Api, MEMBER, OCTET, \
+from tests.functional.apiclient import Api, MEMBER, OCTET, \
     new_project
 from tests.functional.server import GlanceServer, free_port, wait_for
 
@@ -140,16 +140,6 @@ def srv(tmp_path_factory, web):
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def p1(srv):
-    return Api(srv.url, new_project("p1"), MEMBER)
-
-
-@pytest.fixture
-def admin(srv):
-    return Api(srv.url, new_project("adm"), ADMIN)
 
 
 def new_image(api, **props):

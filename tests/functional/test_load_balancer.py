@@ -26,7 +26,6 @@ environment variable is set).
 """
 import collections
 import hashlib
-import importlib.util
 import os
 import random
 import threading
@@ -39,20 +38,12 @@ from tests.functional.apiclient import ADMIN, OCTET, identity_headers, \
     new_project
 from tests.functional.haproxy import HAProxy, haproxy_binary
 from tests.functional.server import GlanceServer
+from tests.functional.swift_server import SwiftCluster, \
+    swiftclient_or_skip
 from tests.functional.test_multinode import db_sync, postgresql_answers
 from tests.unit.db.conftest import server_database, unavailable
 
-try:
-    import swiftclient
-
-    if importlib.util.find_spec("swift") is None:    # the servers
-        raise ImportError("No module named 'swift'")
-    from tests.functional.swift_server import SwiftCluster
-except ImportError as e:  # pragma: no cover - depends on the extras
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("the load balancer test needs swift and python-swiftclient "
-                "(pip install -e .[test]): %s" % e, allow_module_level=True)
+swiftclient = swiftclient_or_skip("the load balancer tests")
 
 DURATION = 20.0     # seconds of load
 CLIENTS = 4

@@ -10,7 +10,8 @@ import re
 import signal
 import socket
 import threading
-import time
+import urllib.parse
+import uuid
 
 import pytest
 import requests
@@ -57,11 +58,22 @@ def hammer(srv, stop, results):
             results.append(("error", repr(e)))
 
 
-def slow_request(srv, seconds, started=0.5):
-    """A /slow request in the background, in flight once this returns."""
-    call = Background(srv.get, "/slow?seconds=%s" % seconds)
-    time.sleep(started)
+def slow_request(srv, seconds):
+    """A /slow request in the background, in flight (a worker is in the
+    app with it) once this returns."""
+    started = srv.base_dir / ("started-%s" % uuid.uuid4().hex)
+    call = Background(srv.get, "/slow?" + urllib.parse.urlencode(
+        {"seconds": seconds, "started": str(started)}))
+    wait_for(started.exists, timeout=15,
+             message="the slow request to reach a worker")
     return call
+
+
+def answered(results, more):
+    """Wait until the flood of ``hammer`` has ``more`` answers more."""
+    target = len(results) + more
+    wait_for(lambda: len(results) >= target, timeout=15,
+             message="%d more answers to the flood" % more)
 
 
 # --- the API documents, through the real pipeline ----------------------------
@@ -140,7 +152,7 @@ def test_sighup_reloads_without_dropping_a_request(glance_server):
     in_flight = slow_request(srv, 2)
     stop, results = threading.Event(), []
     flood = Background(hammer, srv, stop, results)
-    time.sleep(0.3)
+    answered(results, 3)       # the flood runs before the reload
 
     srv.update_config({"DEFAULT": {"image_size_cap": 2000}})
     srv.send_signal(signal.SIGHUP)
@@ -154,7 +166,7 @@ def test_sighup_reloads_without_dropping_a_request(glance_server):
     assert resp.json()["pid"] in old
     wait_for(lambda: not set(old) & set(srv.worker_pids()), timeout=15,
              message="the old workers to exit")
-    time.sleep(0.3)
+    answered(results, 3)       # and goes on with the new workers alone
     stop.set()
     flood.join()
 

@@ -80,6 +80,24 @@ class Client(threading.Thread):
             self.call("GET", "/versions", 200)
 
 
+def answered(clients, more):
+    """Wait until ``clients`` have had ``more`` answers more (or one has
+    failed: the test reports it)."""
+    target = sum(c.count for c in clients) + more
+    wait_for(lambda: sum(c.count for c in clients) >= target
+             or any(c.failures for c in clients), timeout=60,
+             message="%d more answers" % more)
+
+
+def replaced(srv, old):
+    """Wait until two workers serve and none of ``old`` is left; them."""
+    def new_generation():
+        pids = srv.worker_pids()
+        return len(pids) == 2 and not set(pids) & set(old) and pids
+    return wait_for(new_generation, timeout=60,
+                    message="a new generation of workers")
+
+
 def test_two_reloads_under_keepalive_load_drop_nothing(glance_server):
     srv = glance_server(workers=2)
     image = srv.request("POST", "/v2/images", json={"name": "shown"})
@@ -91,11 +109,13 @@ def test_two_reloads_under_keepalive_load_drop_nothing(glance_server):
         client.start()
     hups = []
     try:
-        for delay in (3.0, 3.5):
-            time.sleep(delay)
+        answered(clients, 50)
+        generation = first
+        for _reload in range(2):
             hups.append(time.monotonic())
             srv.send_signal(signal.SIGHUP)
-        time.sleep(3.5)
+            generation = replaced(srv, generation)
+            answered(clients, 50)     # by the new workers alone
     finally:
         stop.set()
         for client in clients:

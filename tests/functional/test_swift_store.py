@@ -13,7 +13,6 @@ Needs the test extra (``swift``, ``python-swiftclient``); without it the
 module is skipped, except in CI (``CI`` set) where it must run.
 """
 import hashlib
-import importlib.util
 import os
 import re
 import socket
@@ -24,18 +23,10 @@ import pytest
 from tests.functional.apiclient import ADMIN, Api, OCTET, \
     identity_headers, new_project
 from tests.functional.server import GlanceServer, wait_for
+from tests.functional.swift_server import SwiftCluster, \
+    swiftclient_or_skip
 
-try:
-    import swiftclient
-
-    if importlib.util.find_spec("swift") is None:    # the servers
-        raise ImportError("No module named 'swift'")
-    from tests.functional.swift_server import SwiftCluster
-except ImportError as e:  # pragma: no cover - depends on the extras
-    if os.environ.get("CI"):
-        raise
-    pytest.skip("the swift store tests need swift and python-swiftclient "
-                "(pip install -e .[test]): %s" % e, allow_module_level=True)
+swiftclient = swiftclient_or_skip("the swift store tests")
 
 KiB = 1024
 MiB = 1024 * KiB

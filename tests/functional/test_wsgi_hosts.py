@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -83,6 +82,10 @@ def _create(srv, **extra):
     return resp.json()["id"]
 
 
+def _status(srv, image_id):
+    return srv.request("GET", "/v2/images/%s" % image_id).json()["status"]
+
+
 def _assert_image_holds(srv, image_id, data):
     md5, sha512 = _digests(data)
     image = srv.request("GET", "/v2/images/%s" % image_id).json()
@@ -140,9 +143,9 @@ def test_cut_off_chunked_upload_leaves_the_image_without_data(host):
                b"100000\r\n" % image_id.encode()) + b"x" * 4096
     with socket.create_connection(("127.0.0.1", host.port)) as sock:
         sock.sendall(request)
-        time.sleep(0.5)
-    wait_for(lambda: host.request("GET", "/v2/images/%s" % image_id)
-             .json()["status"] == "queued", timeout=30,
+        wait_for(lambda: _status(host, image_id) == "saving", timeout=30,
+                 message="the upload to reach the application")
+    wait_for(lambda: _status(host, image_id) == "queued", timeout=30,
              message="the cut-off upload to be released")
     image = host.request("GET", "/v2/images/%s" % image_id).json()
     assert image["size"] is None and image["checksum"] is None

@@ -4,11 +4,11 @@ that feeds it. The real daemon is exercised by
 tests/functional/test_http_framing.py and test_access_log.py."""
 from unittest import mock
 
+import eventlet.wsgi
 import pytest
 
 from glance.common import connections
 from glance.common import file_body
-from glance.common import server
 from glance.common.worker import Worker
 
 OK_LINE = b"POST /x HTTP/1.1\r\n"
@@ -252,7 +252,7 @@ def test_dispatch_without_a_meter_passes_the_body():
 
 def test_access_line_has_eventlets_format_and_the_body_bytes():
     proto = object.__new__(connections.make_protocol())
-    proto.server = mock.Mock(log_format=server.eventlet.wsgi.
+    proto.server = mock.Mock(log_format=eventlet.wsgi.
                              DEFAULT_LOG_FORMAT, log_x_forwarded_for=False)
     proto.client_address = ("10.0.0.1", 4321)
     proto.requestline = "GET /v2/images/x/file HTTP/1.1"

@@ -16,12 +16,10 @@ from glance.common import exception
 from glance.db import api as db
 from glance.services import image_import
 from glance import store
-from tests.unit import test_import_flow as shared
+from tests.unit.helpers import new_image
+from tests.unit.helpers import run_spawned
 
 CONF = cfg.CONF
-# the in-process import set-up (SQLite, file store, staging) is shared
-sqlite_url, env, ctx = shared.sqlite_url, shared.env, shared.ctx
-new_image, run_spawned = shared.new_image, shared.run_spawned
 REMOTE_ID = "36d4b546-64a2-4bb9-bdd0-ba676aa48f2c"
 CATALOG = [
     {"type": "identity", "endpoints": [{"region": "RegionTwo",
@@ -31,6 +29,13 @@ CATALOG = [
         {"region": "RegionTwo", "publicURL": "http://two/image",
          "internalURL": "http://two-internal:9292"}]},
 ]
+
+
+@pytest.fixture
+def env(sqlite_db, file_store, spawned_tasks):
+    """The in-process import set-up (tests/unit/conftest.py); the tasks
+    started, to run with ``run_spawned``."""
+    return spawned_tasks
 
 
 def method(**fields):

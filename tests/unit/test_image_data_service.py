@@ -3,9 +3,7 @@ cleanup on failure, the takeover of stalled uploads, download ranges."""
 import datetime
 import hashlib
 import os
-import uuid
 
-import glance_store
 import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -13,48 +11,20 @@ from oslo_config import cfg
 from glance.common import exception
 from glance import context
 from glance.db import api as db
-from glance.db import migration
 from glance.db import models
 from glance.db import session as db_session
 from glance.services import image_data
 from glance.services import images
 from glance import store
+from tests.unit.helpers import new_image as make_image
 
 CONF = cfg.CONF
 
 
-@pytest.fixture(scope="module")
-def sqlite_url(tmp_path_factory):
-    url = "sqlite:///%s" % (tmp_path_factory.mktemp("db") / "g.sqlite")
-    db_session.configure(url)
-    migration.db_sync()
-    yield url
-    db_session.configure(None)
-
-
 @pytest.fixture
-def env(sqlite_url, tmp_path, conf):
-    if db_session.connection_url() != sqlite_url:
-        db_session.configure(sqlite_url)
-    datadir = tmp_path / "images"
-    glance_store.register_opts(CONF)
-    conf(group="glance_store", stores=["file"], default_store="file",
-         filesystem_store_datadir=str(datadir))
-    conf(node_staging_uri="file://%s" % (tmp_path / "staging"))
-    glance_store.create_stores(CONF)
-    yield datadir
-
-
-@pytest.fixture
-def ctx():
-    return context.RequestContext(project_id="p1-" + uuid.uuid4().hex[:6],
-                                  user_id="u1", roles=["member", "reader"])
-
-
-def make_image(ctx, **values):
-    values.setdefault("disk_format", "raw")
-    values.setdefault("container_format", "bare")
-    return db.image_create(dict(values, owner=ctx.project_id))
+def env(sqlite_db, file_store):
+    """This module's database; the file store's data directory."""
+    return file_store
 
 
 def files(directory):
@@ -220,7 +190,7 @@ def test_old_upload_that_was_taken_over_leaves_new_data(env, ctx, conf,
     conf(saving_stall_timeout=1)
     img = make_image(ctx)
     clock = [1000.0]
-    monkeypatch.setattr(image_data.time, "monotonic", lambda: clock[0])
+    # the stream and the upload's heartbeat (glance.store) share a clock
     monkeypatch.setattr(store.time, "monotonic", lambda: clock[0])
 
     def stalled_client():

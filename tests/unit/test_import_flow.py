@@ -2,72 +2,30 @@
 (executor.run_now) on SQLite and file stores; the import lock."""
 import datetime
 import hashlib
-import uuid
 
-import glance_store
 import pytest
 from oslo_config import cfg
 
-from glance.async_ import executor
 from glance.async_.flows import api_image_import as flow
 from glance.common import exception
-from glance import context
 from glance.db import api as db
-from glance.db import migration
 from glance.db import session as db_session
 from glance.services import image_data
 from glance.services import image_import
 from glance import task_records
 from glance import store
+from tests.unit.helpers import new_image
+from tests.unit.helpers import run_spawned
 
 CONF = cfg.CONF
 DATA = b"import-data" * 100
 
 
-@pytest.fixture(scope="module")
-def sqlite_url(tmp_path_factory):
-    url = "sqlite:///%s" % (tmp_path_factory.mktemp("db") / "g.sqlite")
-    db_session.configure(url)
-    migration.db_sync()
-    yield url
-    db_session.configure(None)
-
-
 @pytest.fixture
-def env(sqlite_url, tmp_path, conf, monkeypatch):
-    if db_session.connection_url() != sqlite_url:
-        db_session.configure(sqlite_url)
-    datadir = tmp_path / "images"
-    glance_store.register_opts(CONF)
-    conf(group="glance_store", stores=["file"], default_store="file",
-         filesystem_store_datadir=str(datadir))
-    conf(node_staging_uri="file://%s" % (tmp_path / "staging"))
-    glance_store.create_stores(CONF)
-    spawned = []
-    monkeypatch.setattr(executor.TaskExecutor, "begin_processing",
-                        lambda self, task_id: spawned.append((self,
-                                                              task_id)))
-    yield spawned
-
-
-@pytest.fixture
-def ctx():
-    return context.RequestContext(project_id="p1-" + uuid.uuid4().hex[:6],
-                                  user_id="u1", roles=["member", "reader"])
-
-
-def new_image(ctx, **values):
-    values.setdefault("disk_format", "raw")
-    values.setdefault("container_format", "bare")
-    return db.image_create(dict(values, owner=ctx.project_id))
-
-
-def run_spawned(spawned):
-    results = []
-    while spawned:
-        ex, task_id = spawned.pop(0)
-        results.append(ex.run_now(task_id))
-    return results
+def env(sqlite_db, file_store, spawned_tasks):
+    """This module's database, a file store and staging; the tasks the
+    executor was given, to run with ``run_spawned``."""
+    return spawned_tasks
 
 
 def test_glance_direct(env, ctx):

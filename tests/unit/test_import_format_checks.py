@@ -3,18 +3,12 @@ refusal by the format inspection fails the whole import (run in-process
 on SQLite and a file store)."""
 import os
 import types
-import uuid
 
-import glance_store
 import pytest
 from oslo_config import cfg
 
-from glance.async_ import executor
 from glance.async_.flows import api_image_import as flow
-from glance import context
 from glance.db import api as db
-from glance.db import migration
-from glance.db import session as db_session
 from glance.services import image_data
 from glance.services import image_import
 from glance import store
@@ -23,37 +17,10 @@ from tests import disk_images as di
 CONF = cfg.CONF
 
 
-@pytest.fixture(scope="module")
-def sqlite_url(tmp_path_factory):
-    url = "sqlite:///%s" % (tmp_path_factory.mktemp("db") / "g.sqlite")
-    db_session.configure(url)
-    migration.db_sync()
-    yield url
-    db_session.configure(None)
-
-
 @pytest.fixture
-def env(sqlite_url, tmp_path, conf, monkeypatch):
+def env(sqlite_db, file_store, spawned_tasks):
     """A file store in ``tmp_path/images``; tasks run when asked."""
-    if db_session.connection_url() != sqlite_url:
-        db_session.configure(sqlite_url)
-    glance_store.register_opts(CONF)
-    conf(group="glance_store", stores=["file"], default_store="file",
-         filesystem_store_datadir=str(tmp_path / "images"))
-    conf(node_staging_uri="file://%s" % (tmp_path / "staging"))
-    glance_store.create_stores(CONF)
-    spawned = []
-    monkeypatch.setattr(executor.TaskExecutor, "begin_processing",
-                        lambda self, task_id: spawned.append((self,
-                                                              task_id)))
-    return types.SimpleNamespace(spawned=spawned,
-                                 images=tmp_path / "images")
-
-
-@pytest.fixture
-def ctx():
-    return context.RequestContext(project_id="p-" + uuid.uuid4().hex[:6],
-                                  user_id="u1", roles=["member", "reader"])
+    return types.SimpleNamespace(spawned=spawned_tasks, images=file_store)
 
 
 def staged_in_a_container(ctx, data, disk_format="raw"):

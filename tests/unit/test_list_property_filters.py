@@ -10,8 +10,6 @@ from glance import property_utils
 from glance import context
 from glance.db import api as db
 from glance.db import image_query
-from glance.db import migration
-from glance.db import session as db_session
 from glance.services import images
 
 RULES = """\
@@ -29,19 +27,8 @@ delete = @
 """
 
 
-@pytest.fixture(scope="module")
-def sqlite_url(tmp_path_factory):
-    url = "sqlite:///%s" % (tmp_path_factory.mktemp("db") / "g.sqlite")
-    db_session.configure(url)
-    migration.db_sync()
-    yield url
-    db_session.configure(None)
-
-
 @pytest.fixture
-def protected(sqlite_url, tmp_path, conf):
-    if db_session.connection_url() != sqlite_url:
-        db_session.configure(sqlite_url)
+def protected(sqlite_db, tmp_path, conf):
     rules = tmp_path / "protections.conf"
     rules.write_text(RULES)
     conf(property_protection_file=str(rules))
@@ -98,9 +85,7 @@ def test_the_request_is_still_checked(projects):
                            marker=str(uuid.uuid4()))
 
 
-def test_without_protections_every_filter_applies(sqlite_url, conf):
-    if db_session.connection_url() != sqlite_url:
-        db_session.configure(sqlite_url)
+def test_without_protections_every_filter_applies(sqlite_db, conf):
     conf(property_protection_file=None)
     property_utils.reset()
     project = "p-" + uuid.uuid4().hex[:8]

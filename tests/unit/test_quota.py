@@ -7,9 +7,7 @@ functional test tests/functional/test_keystone_limits.py runs against a
 real Keystone.
 """
 import types
-import uuid
 
-import glance_store
 import pytest
 from oslo_config import cfg
 from oslo_limit import exception as limit_exc
@@ -18,13 +16,12 @@ from oslo_limit import limit
 from glance.common import exception
 from glance import context
 from glance.db import api as db
-from glance.db import migration
-from glance.db import session as db_session
 from glance.services import discovery
 from glance.services import image_data
 from glance.services import image_import
 from glance.services import images
 from glance.services import quota
+from tests.unit.helpers import new_image
 
 CONF = cfg.CONF
 MIB = 1024 * 1024
@@ -64,43 +61,15 @@ class FakeIdentity:
                 for (p, r), v in self.project.items() if p == project_id]
 
 
-@pytest.fixture(scope="module")
-def sqlite_url(tmp_path_factory):
-    url = "sqlite:///%s" % (tmp_path_factory.mktemp("db") / "g.sqlite")
-    db_session.configure(url)
-    migration.db_sync()
-    yield url
-    db_session.configure(None)
-
-
 @pytest.fixture
-def keystone(sqlite_url, tmp_path, conf, monkeypatch):
+def keystone(sqlite_db, file_store, conf, monkeypatch):
     """Quotas on, against a fake Keystone (all four limits at 10)."""
-    if db_session.connection_url() != sqlite_url:
-        db_session.configure(sqlite_url)
-    glance_store.register_opts(CONF)
-    conf(group="glance_store", stores=["file"], default_store="file",
-         filesystem_store_datadir=str(tmp_path / "images"))
-    conf(node_staging_uri="file://%s" % (tmp_path / "staging"))
-    glance_store.create_stores(CONF)
     conf(use_keystone_limits=True)
     conf(group="oslo_limit", endpoint_id="ENDPOINT")
     fake = FakeIdentity()
     fake.registered = dict.fromkeys(quota.USAGE, 10)
     monkeypatch.setattr(limit, "_SDK_CONNECTION", fake)
     return fake
-
-
-@pytest.fixture
-def ctx():
-    return context.RequestContext(project_id="p-" + uuid.uuid4().hex[:8],
-                                  user_id="u1", roles=["member", "reader"])
-
-
-def new_image(ctx, **values):
-    values.setdefault("disk_format", "raw")
-    values.setdefault("container_format", "bare")
-    return db.image_create(dict(values, owner=ctx.project_id))
 
 
 def upload(ctx, size=MIB):
@@ -115,15 +84,13 @@ def stage(ctx, size=MIB):
 
 # --- off ---
 
-def test_off_nothing_asks_keystone(sqlite_url, conf, monkeypatch, ctx):
+def test_off_nothing_asks_keystone(sqlite_db, conf, monkeypatch, ctx):
     conf(use_keystone_limits=False)
 
     def no_keystone(*args, **kwargs):
         raise AssertionError("Keystone asked")
 
     monkeypatch.setattr(limit, "Enforcer", no_keystone)
-    if db_session.connection_url() != sqlite_url:
-        db_session.configure(sqlite_url)
     quota.check_image_count(ctx)
     quota.check_size_total(ctx, 10 * MIB)
     quota.check_import_started(ctx, "web-download", None)
@@ -285,3 +252,20 @@ def test_keystone_misconfigured_is_logged_and_raised(keystone, ctx,
     with pytest.raises(limit_exc.SessionInitError):
         quota.check_image_count(ctx)
     assert "Failed to initialize oslo_limit" in caplog.text
+
+
+def test_check_storage_is_the_uploads_local_quota_step(conf, monkeypatch):
+    from glance.db import storage_quota
+    monkeypatch.setattr(storage_quota.db, "user_get_storage_usage",
+                        lambda owner, image_id=None: 600)
+    image = {"id": "i1", "owner": "p1"}
+    conf(image_size_cap=10_000, user_storage_quota="1000B")
+    limit, make_error = quota.check_storage(image)
+    assert limit == 400
+    assert isinstance(make_error(), exception.StorageQuotaFull)
+    with pytest.raises(exception.StorageQuotaFull):
+        quota.check_storage(image, 401)
+    conf(user_storage_quota="0")
+    assert quota.check_storage(image)[0] == 10_000
+    with pytest.raises(exception.ImageSizeLimitExceeded):
+        quota.check_storage(image, 10_001)

@@ -7,50 +7,31 @@ is in test_server.py; the real thing, with SIGKILL and a hung worker, in
 tests/functional/test_server_faults.py.
 """
 import os
-import uuid
 
 import futurist
-import glance_store
 import pytest
 from oslo_config import cfg
 
 from glance.async_ import executor
 from glance.async_.flows import api_image_import as flow
 from glance.common import claims
-from glance import context
 from glance.db import api as db
-from glance.db import migration
-from glance.db import session as db_session
 from glance.services import image_data
 from glance.services import image_import
 from glance.services import recovery
 from glance import task_records
 from glance import store
+from tests.unit.helpers import new_image
 
 CONF = cfg.CONF
 DATA = b"recovered" * 100
 DEAD = 4242   # the dead worker's pid
 
 
-@pytest.fixture(scope="module")
-def sqlite_url(tmp_path_factory):
-    url = "sqlite:///%s" % (tmp_path_factory.mktemp("db") / "g.sqlite")
-    db_session.configure(url)
-    migration.db_sync()
-    yield url
-    db_session.configure(None)
-
-
 @pytest.fixture
-def env(sqlite_url, tmp_path, conf, monkeypatch):
-    if db_session.connection_url() != sqlite_url:
-        db_session.configure(sqlite_url)
-    datadir = tmp_path / "images"
-    glance_store.register_opts(CONF)
-    conf(group="glance_store", stores=["file"], default_store="file",
-         filesystem_store_datadir=str(datadir))
-    conf(node_staging_uri="file://%s" % (tmp_path / "staging"))
-    glance_store.create_stores(CONF)
+def env(sqlite_db, file_store, tmp_path, monkeypatch):
+    """(datadir, claim registry, futures of the tasks started: executor,
+    task id, future, for the test to settle)."""
     futures = []
 
     def begin_processing(self, task_id):
@@ -61,20 +42,8 @@ def env(sqlite_url, tmp_path, conf, monkeypatch):
     monkeypatch.setattr(executor.TaskExecutor, "begin_processing",
                         begin_processing)
     registry = claims.ClaimRegistry(str(tmp_path / "claims"))
-    yield datadir, registry, futures
+    yield file_store, registry, futures
     claims.activate(None)
-
-
-@pytest.fixture
-def ctx():
-    return context.RequestContext(project_id="p-" + uuid.uuid4().hex[:6],
-                                  user_id="u1", roles=["member", "reader"])
-
-
-def new_image(ctx, **values):
-    values.setdefault("disk_format", "raw")
-    values.setdefault("container_format", "bare")
-    return db.image_create(dict(values, owner=ctx.project_id))
 
 
 def left_by(registry, pid, kind, *parts):

@@ -1,4 +1,4 @@
-"""glance.common.server, glance.common.worker and glance.common.connections
+"""glance.common.server, arbiter, worker and connections
 without sockets or processes, bootstrap, and the console entry points.
 
 The supervisor's decisions (respawn, halt, reload, drain deadlines, the
@@ -9,22 +9,31 @@ by tests/functional/test_server.py and test_server_faults.py.
 import configparser
 import errno
 import importlib
+import os
 import pathlib
 import signal
 import socket
 import sys
+import time
 from unittest import mock
 
 import eventlet.wsgi
 import pytest
 
+from oslo_config import cfg
+
 import glance.async_
+from glance.common import arbiter
 from glance.common import bootstrap
 from glance.common import claims
 from glance.common import config
 from glance.common import connections
+from glance.common import eventlet_setup
+from glance.common import oslo_policy_adapter
+from glance.common import pipes
 from glance.common import scoreboard
 from glance.common import server
+from glance.common import server_opts
 from glance.common import sockets as socket_mod
 from glance.common import store_setup
 from glance.common import worker as worker_mod
@@ -41,11 +50,11 @@ def state(tmp_path, conf):
 # --- addresses, workers, TLS ------------------------------------------------
 
 def test_bind_addr(conf):
-    assert server.get_bind_addr(9292) == ("0.0.0.0", 9292)
+    assert socket_mod.get_bind_addr(9292) == ("0.0.0.0", 9292)
     conf(bind_host="::1", bind_port=8080)
-    assert server.get_bind_addr(9292) == ("::1", 8080)
+    assert socket_mod.get_bind_addr(9292) == ("::1", 8080)
     conf(bind_port=0)
-    assert server.get_bind_addr(9292) == ("::1", 0)
+    assert socket_mod.get_bind_addr(9292) == ("::1", 0)
 
 
 def test_option_defaults():
@@ -56,8 +65,7 @@ def test_option_defaults():
     assert conf.graceful_shutdown_timeout == 60 and conf.workers is None
     assert conf.wsgi.task_pool_threads == 16
     assert conf.wsgi.python_interpreter == sys.executable
-    names = {o.name for module in (server, socket_mod)
-             for _g, opts in module.list_opts() for o in opts}
+    names = {o.name for _g, opts in server_opts.list_opts() for o in opts}
     assert {"bind_host", "bind_port", "cert_file", "workers",
             "graceful_shutdown_timeout", "task_pool_threads"} <= names
 
@@ -65,19 +73,19 @@ def test_option_defaults():
 @pytest.mark.parametrize("cpus,expected", [(1, 1), (4, 4), (32, 8)])
 def test_default_workers_are_cpus_capped(cpus, expected):
     with mock.patch("os.sched_getaffinity", return_value=set(range(cpus))):
-        assert server.get_num_workers() == expected
+        assert server_opts.get_num_workers() == expected
 
 
 def test_configured_workers(conf):
     conf(workers=0)
-    assert server.get_num_workers() == 0
+    assert server_opts.get_num_workers() == 0
     conf(workers=17)
-    assert server.get_num_workers() == 17
+    assert server_opts.get_num_workers() == 17
 
 
 def test_format_addr():
-    assert server.format_addr(("127.0.0.1", 80)) == "127.0.0.1:80"
-    assert server.format_addr(("::1", 80, 0, 0)) == "[::1]:80"
+    assert socket_mod.format_addr(("127.0.0.1", 80)) == "127.0.0.1:80"
+    assert socket_mod.format_addr(("::1", 80, 0, 0)) == "[::1]:80"
 
 
 def _touch(path):
@@ -86,39 +94,39 @@ def _touch(path):
 
 
 def test_ssl_configuration_checks(conf, tmp_path):
-    assert server.is_ssl_enabled() is False
+    assert socket_mod.is_ssl_enabled() is False
     cert, key = _touch(tmp_path / "c"), _touch(tmp_path / "k")
     conf(cert_file=cert)
     with pytest.raises(RuntimeError, match="both cert_file and key_file"):
-        server.is_ssl_enabled()
+        socket_mod.is_ssl_enabled()
     conf(key_file=str(tmp_path / "missing"))
     with pytest.raises(RuntimeError, match="key_file"):
-        server.is_ssl_enabled()
+        socket_mod.is_ssl_enabled()
     conf(key_file=key)
-    assert server.is_ssl_enabled() is True
+    assert socket_mod.is_ssl_enabled() is True
     conf(cert_file=None, key_file=None, ca_file=cert)
     with pytest.raises(RuntimeError):
-        server.is_ssl_enabled()
+        socket_mod.is_ssl_enabled()
 
 
 def test_unusable_certificate_is_a_clear_error(conf, tmp_path):
     conf(cert_file=_touch(tmp_path / "c"), key_file=_touch(tmp_path / "k"))
     with pytest.raises(RuntimeError, match="TLS certificate or key"):
-        server.make_ssl_context()
+        socket_mod.make_ssl_context()
 
 
 def test_ssl_context_with_client_certificates(conf, tmp_path):
     from tests.functional.server import make_self_signed_cert
     cert, key = make_self_signed_cert(tmp_path)
     conf(cert_file=cert, key_file=key)
-    ctx = server.make_ssl_context()
+    ctx = socket_mod.make_ssl_context()
     assert ctx.verify_mode == socket_mod.green_ssl.CERT_NONE
     conf(ca_file=cert)
-    ctx = server.make_ssl_context()
+    ctx = socket_mod.make_ssl_context()
     assert ctx.verify_mode == socket_mod.green_ssl.CERT_REQUIRED
     raw = mock.Mock()
     ctx = mock.Mock()
-    assert server.ssl_wrap_socket(raw, ctx) is ctx.wrap_socket.return_value
+    assert socket_mod.ssl_wrap_socket(raw, ctx) is ctx.wrap_socket.return_value
     ctx.wrap_socket.assert_called_once_with(raw, server_side=True)
 
 
@@ -135,7 +143,7 @@ def test_get_socket_ipv6_options(conf):
                            return_value=sock) as make, \
             mock.patch("socket.getaddrinfo", return_value=_addrinfo(
                 socket.AF_INET6, ("::1", 9999, 0, 0))) as resolve:
-        assert server.get_socket(9292) is sock
+        assert socket_mod.get_socket(9292) is sock
     resolve.assert_called_once_with("::1", 9999, socket.AF_UNSPEC,
                                     socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
     make.assert_called_once_with(socket.AF_INET6, socket.SOCK_STREAM)
@@ -159,7 +167,7 @@ def test_get_socket_retries_while_in_use_then_fails(conf):
             mock.patch.object(socket_mod, "_BIND_RETRY_SECONDS", 0.25), \
             mock.patch.object(socket_mod._time, "sleep") as sleep:
         with pytest.raises(RuntimeError, match="Could not bind to"):
-            server.get_socket(9292)
+            socket_mod.get_socket(9292)
     assert sleep.called and sock.close.called
 
 
@@ -171,7 +179,7 @@ def test_get_socket_other_errors_fail_at_once():
             mock.patch("socket.getaddrinfo", return_value=_addrinfo(
                 socket.AF_INET, ("0.0.0.0", 80))):
         with pytest.raises(RuntimeError, match="denied"):
-            server.get_socket(80)
+            socket_mod.get_socket(80)
     assert sock.bind.call_count == 1
 
 
@@ -180,38 +188,38 @@ def test_get_socket_unresolvable_host(conf):
     with mock.patch("socket.getaddrinfo",
                     side_effect=socket.gaierror("nope")):
         with pytest.raises(RuntimeError, match="Cannot resolve"):
-            server.get_socket(9292)
+            socket_mod.get_socket(9292)
 
 
 # --- process-wide helpers ----------------------------------------------------
 
 def test_async_pools_are_tracked_and_waited():
-    pool = server.get_asynchronous_eventlet_pool(size=3)
+    pool = worker_mod.get_asynchronous_eventlet_pool(size=3)
     assert pool.size == 3 and pool in worker_mod._ASYNC_POOLS
     with mock.patch.object(pool, "waitall") as waitall:
-        server.wait_for_asynchronous_pools()
+        worker_mod.wait_for_asynchronous_pools()
     waitall.assert_called_once_with()
 
 
 def test_set_eventlet_hub_prefers_poll():
     with mock.patch("eventlet.hubs.use_hub") as use_hub, \
-            mock.patch.object(server, "_HUB", None):
-        server.set_eventlet_hub()
-        assert server._HUB == "poll"
+            mock.patch.object(eventlet_setup, "_HUB", None):
+        eventlet_setup.set_eventlet_hub()
+        assert eventlet_setup._HUB == "poll"
     use_hub.assert_called_once_with("poll")
 
 
 def test_set_eventlet_hub_falls_back_then_fails():
     with mock.patch("eventlet.hubs.use_hub",
                     side_effect=[ImportError, None]) as use_hub, \
-            mock.patch.object(server, "_HUB", None):
-        server.set_eventlet_hub()
-        assert server._HUB == "selects"
+            mock.patch.object(eventlet_setup, "_HUB", None):
+        eventlet_setup.set_eventlet_hub()
+        assert eventlet_setup._HUB == "selects"
     assert [c.args for c in use_hub.call_args_list] == [("poll",),
                                                         ("selects",)]
     with mock.patch("eventlet.hubs.use_hub", side_effect=ImportError), \
             pytest.raises(RuntimeError):
-        server.set_eventlet_hub()
+        eventlet_setup.set_eventlet_hub()
 
 
 def test_single_store(state):
@@ -222,7 +230,7 @@ def test_single_store(state):
             mock.patch.object(gs, "verify_default_store") as verify, \
             mock.patch.object(gs, "create_multi_stores") as multi, \
             mock.patch.object(server.CONF, "set_default") as set_default:
-        server.initialize_stores()
+        store_setup.initialize_stores()
     register.assert_called_once_with(server.CONF)
     create.assert_called_once_with(server.CONF)
     verify.assert_called_once_with()
@@ -244,7 +252,7 @@ def test_multi_store(state, conf):
             mock.patch.object(gs, "create_stores") as single:
         gs.register_store_opts(server.CONF, reserved_stores=reserved)
         conf(filesystem_store_datadir="/srv/kept", group="kept")
-        server.initialize_stores()
+        store_setup.initialize_stores()
     register.assert_called_with(server.CONF, reserved_stores=reserved)
     create.assert_called_once_with(server.CONF, reserved_stores=reserved)
     verify.assert_called_once_with()
@@ -267,12 +275,12 @@ def test_multi_store_refuses_reserved_names(conf):
     conf(enabled_backends={"os_glance_tasks_store": "file"})
     with mock.patch.object(store_setup, "glance_store"), \
             pytest.raises(RuntimeError, match="reserved"):
-        server.initialize_stores()
+        store_setup.initialize_stores()
 
 
 def test_app_loader_runs_checks_then_loads():
     calls = []
-    loader = server.AppLoader("glance-api", flavor="x",
+    loader = worker_mod.AppLoader("glance-api", flavor="x",
                               checks=[lambda: calls.append("check")])
     with mock.patch.object(config, "load_paste_app",
                            side_effect=lambda *a: calls.append(a)):
@@ -281,7 +289,7 @@ def test_app_loader_runs_checks_then_loads():
 
 
 def test_signal_queue_records_and_wakes():
-    queue = server.SignalQueue()
+    queue = pipes.SignalQueue()
     try:
         queue.record(signal.SIGHUP)
         queue.record(signal.SIGTERM)
@@ -376,11 +384,6 @@ def test_protocol_classes_do_not_share_state():
     assert connections.HttpProtocol.draining is False
 
 
-def test_server_keeps_the_connection_names():
-    for name in ("HttpProtocol", "RequestBody", "make_protocol"):
-        assert getattr(server, name) is getattr(connections, name)
-
-
 # --- the scoreboard and the claim records ----------------------------------
 
 def test_scoreboard_slots():
@@ -416,14 +419,14 @@ def test_claims_are_recorded_per_process(tmp_path):
         claims.activate(registry)
         upload = claims.hold("upload", "img", "saving")
         with claims.hold("import", "img", "task"):
-            assert registry.claims_of(server.os.getpid()) == [
+            assert registry.claims_of(os.getpid()) == [
                 ("import", ["img", "task"]), ("upload", ["img", "saving"])]
         upload.end()
         upload.end()
-        assert registry.claims_of(server.os.getpid()) == []
+        assert registry.claims_of(os.getpid()) == []
         claims.hold("stage", "img2", "uploading")
-        registry.forget(server.os.getpid())
-        assert registry.claims_of(server.os.getpid()) == []
+        registry.forget(os.getpid())
+        assert registry.claims_of(os.getpid()) == []
         with pytest.raises(ValueError):
             registry.record("a/b")
     finally:
@@ -477,9 +480,9 @@ def test_single_process_server_keeps_its_socket(sockets):
 
 def test_configure_applies_limits(sockets, conf):
     conf(max_header_line=1234, client_socket_timeout=0)
-    srv = server.BaseServer(initialize_glance_store=True)
-    with mock.patch.object(server, "initialize_stores") as stores, \
-            mock.patch.object(eventlet.wsgi, "MAX_HEADER_LINE", 8192):
+    stores = mock.Mock()
+    srv = server.BaseServer(initialize_glance_store=stores)
+    with mock.patch.object(eventlet.wsgi, "MAX_HEADER_LINE", 8192):
         srv.configure()
         assert eventlet.wsgi.MAX_HEADER_LINE == 1234
     stores.assert_called_once_with()
@@ -552,7 +555,7 @@ def test_boot_loads_the_app_and_the_prefetcher():
     with mock.patch.object(srv, "cache_images") as cache_images:
         srv.boot()
     assert srv.app is app and cache_images.called
-    loader = mock.Mock(spec=server.AppLoader)
+    loader = mock.Mock(spec=worker_mod.AppLoader)
     srv.application = loader
     srv.boot()
     assert srv.app is loader.load.return_value
@@ -669,7 +672,7 @@ def test_a_draining_worker_waits_for_its_claims(tmp_path):
 @pytest.fixture
 def posix(conf):
     conf(graceful_shutdown_timeout=10)
-    srv = server.PosixServer()
+    srv = arbiter.PosixServer()
     srv.workers = 2
     srv.generation = 1
     srv.sock = mock.Mock()
@@ -677,7 +680,7 @@ def posix(conf):
 
     def spawn():
         pid = next(pids)
-        srv.children[pid] = server._Worker(pid, srv.generation)
+        srv.children[pid] = arbiter.WorkerRecord(pid, srv.generation)
         return pid
 
     with mock.patch.object(srv, "spawn_worker", side_effect=spawn), \
@@ -724,14 +727,14 @@ def test_boot_error_halts_instead_of_respawning(posix):
 
 
 def test_boot_error_reason_comes_from_the_worker(posix):
-    posix._boot_errors = server.BootErrors()
+    posix._boot_errors = pipes.BootErrors()
     try:
         posix.manage_workers()
         with mock.patch("os.getpid", return_value=100):
             posix._boot_errors.report("no paste file")
         with mock.patch("os.getpid", return_value=101):
             posix._boot_errors.report("line one")
-        with mock.patch.object(server.LOG, "error") as error:
+        with mock.patch.object(arbiter.LOG, "error") as error:
             posix.worker_exited(posix.children.pop(100),
                                 server.WORKER_BOOT_ERROR)
         assert posix.boot_error == "no paste file"
@@ -745,7 +748,7 @@ def test_boot_error_reason_comes_from_the_worker(posix):
 
 
 def test_boot_error_without_a_reason(posix):
-    posix._boot_errors = server.BootErrors()
+    posix._boot_errors = pipes.BootErrors()
     posix.manage_workers()
     posix.worker_exited(posix.children.pop(100), server.WORKER_BOOT_ERROR)
     assert "log" in posix.boot_error
@@ -753,17 +756,17 @@ def test_boot_error_without_a_reason(posix):
 
 
 def test_describe_error_is_one_line():
-    assert server.describe_error(RuntimeError("a\n\tb\n")) == "a"
-    assert server.describe_error(RuntimeError("\n  x  ")) == "x"
-    assert server.describe_error(KeyError()) == "KeyError"
-    assert server.describe_error(SystemExit(2)) == "2"
+    assert worker_mod.describe_error(RuntimeError("a\n\tb\n")) == "a"
+    assert worker_mod.describe_error(RuntimeError("\n  x  ")) == "x"
+    assert worker_mod.describe_error(KeyError()) == "KeyError"
+    assert worker_mod.describe_error(SystemExit(2)) == "2"
 
 
 def test_long_boot_errors_are_cut_to_one_write():
-    errors = server.BootErrors()
+    errors = pipes.BootErrors()
     try:
         errors.report("x" * 5000)
-        reason = errors.reason(server.os.getpid())
+        reason = errors.reason(os.getpid())
         assert reason.startswith("xxx") and len(reason) < 1000
     finally:
         errors.close()
@@ -850,7 +853,7 @@ def test_reload_retires_the_old_once_the_new_serve(posix):
             posix.reload()
         posix.retire_replaced()
         assert not posix.kill.called
-        posix._replaced_deadline -= server._READY_TIMEOUT + 1
+        posix._replaced_deadline -= arbiter._READY_TIMEOUT + 1
         posix.retire_replaced()
         assert sorted(c.args for c in posix.kill.call_args_list) == [
             (102, signal.SIGTERM), (103, signal.SIGTERM)]
@@ -885,12 +888,12 @@ def test_hup_while_stopping_is_ignored(posix):
 def test_handle_chld_reaps_every_exited_worker(posix):
     posix.manage_workers()
     statuses = [(100, 9), (555, 0), (0, 0)]   # 555 is not ours
-    with mock.patch.object(server._os, "waitpid", side_effect=statuses), \
+    with mock.patch.object(arbiter._os, "waitpid", side_effect=statuses), \
             mock.patch.object(posix, "worker_exited") as exited:
         posix.handle_chld()
     exited.assert_called_once_with(mock.ANY, -9)
     assert list(posix.children) == [101]
-    with mock.patch.object(server._os, "waitpid",
+    with mock.patch.object(arbiter._os, "waitpid",
                            side_effect=ChildProcessError):
         posix.handle_chld()
 
@@ -916,7 +919,7 @@ def test_watchdog_kills_a_silent_worker_once(posix, conf):
         posix.kill_silent()
         posix.kill.assert_called_once_with(100, signal.SIGKILL)
         assert stuck.timed_out
-        stuck.started = server.time.monotonic()   # young, yet replaced
+        stuck.started = time.monotonic()   # young, yet replaced
         posix.worker_exited(posix.children.pop(100), -signal.SIGKILL)
         assert posix._respawn_after == 0.0
         posix.manage_workers()
@@ -950,7 +953,7 @@ def test_a_dead_workers_claims_are_released_by_a_janitor(posix, tmp_path):
     assert list(posix.janitors) == [901]
     assert posix.janitors[901][0] == 101
     # the janitor is reaped as a janitor, not as a worker
-    with mock.patch.object(server._os, "waitpid",
+    with mock.patch.object(arbiter._os, "waitpid",
                            side_effect=[(901, 0), (0, 0)]), \
             mock.patch.object(posix, "worker_exited") as exited:
         posix.handle_chld()
@@ -958,14 +961,14 @@ def test_a_dead_workers_claims_are_released_by_a_janitor(posix, tmp_path):
     # in the janitor
     with mock.patch.object(posix, "_enter_child"), \
             mock.patch("eventlet.hubs.use_hub"), \
-            mock.patch.object(server, "_exit") as exit_now:
+            mock.patch.object(arbiter, "exit_now") as exit_now:
         posix._run_janitor(101)
     posix.release_claims.assert_called_once_with(posix.claims, 101)
     exit_now.assert_called_once_with(0)
 
 
 def test_a_janitor_taking_too_long_is_killed(posix):
-    posix.janitors[901] = (100, server.time.monotonic() - 1)
+    posix.janitors[901] = (100, time.monotonic() - 1)
     posix.kill_overdue()
     posix.kill_overdue()
     posix.kill.assert_called_once_with(901, signal.SIGKILL)
@@ -989,7 +992,7 @@ def test_the_supervisor_waits_for_its_janitors(posix):
 
 
 def test_signals_are_dispatched_by_the_loop(posix):
-    posix._signals = server.SignalQueue()
+    posix._signals = pipes.SignalQueue()
     try:
         for sig in (signal.SIGHUP, signal.SIGCHLD, signal.SIGINT):
             posix._signals.record(sig)
@@ -998,10 +1001,28 @@ def test_signals_are_dispatched_by_the_loop(posix):
                 mock.patch.object(posix, "handle_term") as term:
             posix.dispatch_signals()
         hup.assert_called_once_with()
-        chld.assert_called_once_with()
+        assert not chld.called      # SIGCHLD only wakes the loop up
         term.assert_called_once_with(signal.SIGINT)
     finally:
         posix._signals.close()
+
+
+def test_handle_chld_runs_once_per_sigchld(posix):
+    posix.manage_workers()
+    posix._signals = mock.Mock()
+    # a SIGCHLD wake-up, then SIGTERM, then nothing
+    posix._signals.pop_all.side_effect = [[signal.SIGCHLD],
+                                          [signal.SIGTERM], []]
+
+    def reap():
+        if posix.stopping:
+            posix.children.clear()
+
+    with mock.patch.object(posix, "handle_chld", side_effect=reap) as chld, \
+            mock.patch.object(posix, "set_signal_handler"):
+        assert posix.run_forever() == 0
+    # one reap per wake-up: the loop woke up twice
+    assert chld.call_count == posix._signals.pop_all.call_count == 2
 
 
 def test_run_forever_returns_when_stopped_and_reaped(posix):
@@ -1020,7 +1041,7 @@ def test_run_forever_returns_when_stopped_and_reaped(posix):
 
 
 def test_spawn_worker_records_the_child():
-    srv = server.PosixServer()
+    srv = arbiter.PosixServer()
     srv.generation = 3
     with mock.patch("os.fork", return_value=4242), \
             mock.patch("signal.pthread_sigmask") as mask:
@@ -1031,25 +1052,25 @@ def test_spawn_worker_records_the_child():
 
 
 def test_spawn_worker_survives_a_failed_fork():
-    srv = server.PosixServer()
+    srv = arbiter.PosixServer()
     with mock.patch("os.fork", side_effect=OSError(errno.EAGAIN, "no")):
         assert srv.spawn_worker() is None
     assert srv.children == {} and srv._respawn_after > 0
 
 
 def test_worker_boot_failure_is_its_exit_status():
-    srv = server.PosixServer()
+    srv = arbiter.PosixServer()
     with mock.patch("eventlet.hubs.use_hub"), \
             mock.patch.object(srv, "boot", side_effect=RuntimeError("x")):
         assert srv.run_child() == server.WORKER_BOOT_ERROR
-    srv._boot_errors = server.BootErrors()
+    srv._boot_errors = pipes.BootErrors()
     try:
         with mock.patch("eventlet.hubs.use_hub"), \
                 mock.patch.object(srv, "boot",
                                   side_effect=RuntimeError("no\ndb")), \
-                mock.patch.object(server.LOG, "error") as error:
+                mock.patch.object(arbiter.LOG, "error") as error:
             assert srv.run_child() == server.WORKER_BOOT_ERROR
-        assert srv._boot_errors.reason(server.os.getpid()) == "no"
+        assert srv._boot_errors.reason(os.getpid()) == "no"
         assert error.call_args.args[1]["reason"] == "no"
     finally:
         srv._boot_errors.close()
@@ -1060,7 +1081,7 @@ def test_worker_boot_failure_is_its_exit_status():
 
 def test_start_with_workers_zero_boots_in_process(sockets, conf):
     conf(workers=0)
-    srv = server.PosixServer()
+    srv = arbiter.PosixServer()
     with mock.patch.object(srv, "start_workers") as start_workers:
         srv.start(lambda env, start: [], default_port=9292)
     assert srv.workers == 0 and srv.app is not None
@@ -1069,7 +1090,7 @@ def test_start_with_workers_zero_boots_in_process(sockets, conf):
 
 def test_start_forks_the_workers(sockets, conf):
     conf(workers=3)
-    srv = server.PosixServer()
+    srv = arbiter.PosixServer()
     with mock.patch.object(srv, "start_workers") as start_workers:
         srv.start(object(), default_port=9292)
     assert srv.workers == 3 and srv.app is None
@@ -1083,8 +1104,8 @@ def quiet_bootstrap():
     with mock.patch.object(bootstrap, "CONF") as conf, \
             mock.patch.object(bootstrap, "logging") as logging, \
             mock.patch.object(config, "parse_args") as parse, \
-            mock.patch.object(server, "register_cli_opts") as cli, \
-            mock.patch.object(server, "set_eventlet_hub") as hub, \
+            mock.patch.object(server_opts, "register_cli_opts") as cli, \
+            mock.patch.object(eventlet_setup, "set_eventlet_hub") as hub, \
             mock.patch.object(glance.async_, "set_threadpool_model") as tp:
         yield mock.Mock(conf=conf, logging=logging, parse=parse, cli=cli,
                         hub=hub, threadpool=tp)
@@ -1119,6 +1140,63 @@ def test_bootstrap_without_a_threadpool_module(quiet_bootstrap):
     with mock.patch.object(bootstrap, "glance") as fake:
         fake.async_ = object()
         bootstrap.bootstrap([], "x", "native")
+
+
+def test_bootstrap_records_its_steps(quiet_bootstrap):
+    bootstrap.bootstrap([], "glance-api", "eventlet")
+    assert bootstrap.STATE == {
+        "prog": "glance-api", "thread_model": "eventlet",
+        "steps": ["config", "threadpool", "library-patches",
+                  "eventlet-hub"]}
+    with mock.patch.object(store_setup, "initialize_stores") as stores:
+        bootstrap.setup_stores()
+    stores.assert_called_once_with()
+    assert bootstrap.STATE["steps"][-1] == "stores"
+    bootstrap.bootstrap([], "glance-cache-pruner", "native")
+    assert bootstrap.STATE["steps"] == ["config", "threadpool",
+                                        "library-patches"]
+
+
+def test_oslo_policy_is_what_the_adapter_relies_on():
+    # fails when an oslo.policy upgrade changes its private _check: the
+    # adapter then leaves it alone, and this says what changed
+    oslo_policy_adapter.check_internals()
+    assert oslo_policy_adapter.install_check_arity_cache() is True
+    from oslo_policy import _checks
+    assert hasattr(_checks._check, "__wrapped__")
+    assert oslo_policy_adapter.install_check_arity_cache() is True
+
+
+def test_the_adapter_leaves_a_changed_oslo_policy_alone():
+    from oslo_policy import _checks
+
+    def _check(rule, target, creds):
+        return True
+    with mock.patch.object(_checks, "_check", _check):
+        with pytest.raises(RuntimeError, match="takes"):
+            oslo_policy_adapter.check_internals()
+        assert oslo_policy_adapter.install_check_arity_cache() is False
+        assert _checks._check is _check
+
+
+def test_the_arity_cache_calls_checks_as_oslo_policy_does():
+    from oslo_policy import _checks
+    original = getattr(_checks._check, "__wrapped__", _checks._check)
+    with mock.patch.object(_checks, "_check", original):
+        assert oslo_policy_adapter.install_check_arity_cache()
+
+        class Three:
+            def __call__(self, target, creds, enforcer):
+                return ("three", target)
+
+        class Four:
+            def __call__(self, target, creds, enforcer, current_rule=None):
+                return ("four", current_rule)
+        for _i in range(2):   # the second call is answered from the cache
+            assert _checks._check(Three(), "t", {}, None, "r") == (
+                "three", "t")
+            assert _checks._check(Four(), "t", {}, None, "r") == (
+                "four", "r")
 
 
 def _console_scripts():
@@ -1168,7 +1246,7 @@ def api_cmd():
     module, _patch = _import_entry_point("glance.cmd.api")
     with mock.patch.object(bootstrap, "bootstrap"), \
             mock.patch.object(module, "prepare_data"), \
-            mock.patch.object(module.server, "PosixServer") as srv_cls:
+            mock.patch.object(module.arbiter, "PosixServer") as srv_cls:
         yield module, srv_cls.return_value
 
 
@@ -1177,7 +1255,7 @@ def test_api_main_runs_the_server(api_cmd):
     srv.wait.return_value = 0
     assert module.main([]) == 0
     loader = srv.start.call_args.args[0]
-    assert isinstance(loader, server.AppLoader)
+    assert isinstance(loader, worker_mod.AppLoader)
     assert loader.app_name == "glance-api"
     assert loader.checks == (module.check_database, module.clean_staging)
     assert srv.start.call_args.kwargs == {"default_port": 9292}
@@ -1188,7 +1266,7 @@ def test_api_main_has_dead_workers_claims_released(api_cmd, conf,
     module, _srv = api_cmd
     conf(state_path=str(tmp_path))
     module.main([])
-    kwargs = module.server.PosixServer.call_args.kwargs
+    kwargs = module.arbiter.PosixServer.call_args.kwargs
     assert kwargs["release_claims"] is module.release_claims
     assert kwargs["claims"].directory == str(tmp_path / "claims")
     from glance.services import recovery
@@ -1235,7 +1313,7 @@ def test_api_database_check_names_the_database(api_cmd):
 def test_api_main_reports_config_errors(api_cmd, capsys):
     module, _srv = api_cmd
     with mock.patch.object(bootstrap, "bootstrap",
-                           side_effect=server.cfg.ConfigFileParseError(
+                           side_effect=cfg.ConfigFileParseError(
                                "f", "bad")):
         assert module.main([]) == 2
     assert "configuration error" in capsys.readouterr().err
@@ -1252,11 +1330,11 @@ def test_api_hands_the_server_its_prefetcher(api_cmd, conf, tmp_path):
     module, _srv = api_cmd
     conf(state_path=str(tmp_path))
     module.main([])
-    kwargs = module.server.PosixServer.call_args.kwargs
+    kwargs = module.arbiter.PosixServer.call_args.kwargs
     assert kwargs["initialize_prefetcher"] is False
     conf(flavor="keystone+cachemanagement", group="paste_deploy")
     module.main([])
-    kwargs = module.server.PosixServer.call_args.kwargs
+    kwargs = module.arbiter.PosixServer.call_args.kwargs
     assert kwargs["initialize_prefetcher"] is module.start_prefetcher
 
 

@@ -11,45 +11,22 @@ from oslo_config import cfg
 
 from glance.common import exception
 from glance.common import filewriter
+from glance.db import storage_quota
 from glance import store
+from tests import disk_images as di
 
 CONF = cfg.CONF
 MiB = 1024 * 1024
 
 
-# --- image builders (no qemu-img needed) ---
+# --- image builders (tests/disk_images.py; no qemu-img needed) ---
 
-def qcow2(virtual_size=1 << 30, backing_file=None, data_file=False,
-          version=3, length=64 * 1024):
-    """A qcow2 v2/v3 header, padded to ``length`` bytes."""
-    header = bytearray(length)
-    bf_offset = 0x200 if backing_file else 0
-    bf_size = len(backing_file) if backing_file else 0
-    struct.pack_into(">4sIQIIQ", header, 0, b"QFI\xfb", version, bf_offset,
-                     bf_size, 16, virtual_size)
-    if version == 3:
-        features = 0x04 if data_file else 0
-        struct.pack_into(">QQQII", header, 0x48, features, 0, 0, 4, 104)
-    if backing_file:
-        header[0x200:0x200 + bf_size] = backing_file
-    return bytes(header)
+def qcow2(virtual_size=1 << 30, **options):
+    """tests/disk_images.py's qcow2 header, 1 GiB virtual unless told."""
+    return di.qcow2(virtual_size=virtual_size, **options)
 
 
-def vmdk(create_type="monolithicSparse", extents=None, sectors=2048,
-         length=64 * 1024):
-    """A hosted sparse extent VMDK: header, then the descriptor."""
-    extents = extents or ['RW %d SPARSE "disk.vmdk"' % sectors]
-    descriptor = "\n".join(
-        ["# Disk DescriptorFile", "version=1", "CID=fffffffe",
-         "parentCID=ffffffff", 'createType="%s"' % create_type, "",
-         "# Extent description"] + extents +
-        ["", "# The Disk Data Base", "#DDB", "",
-         'ddb.virtualHWVersion = "4"', ""]).encode("ascii")
-    image = bytearray(length)
-    struct.pack_into("<4sIIQQQQIQQ", image, 0, b"KDMV", 1, 3, sectors, 128,
-                     1, 20, 512, 0, 21)
-    image[512:512 + len(descriptor)] = descriptor
-    return bytes(image)
+vmdk = di.vmdk
 
 
 def md5(data):
@@ -75,19 +52,7 @@ def new_image(disk_format="raw", container_format="bare", owner="p1"):
             "locations": []}
 
 
-# --- fixtures ---
-
-@pytest.fixture
-def file_store(tmp_path, conf):
-    """A single-store configuration: one file store in a temp dir."""
-    datadir = tmp_path / "images"
-    glance_store.register_opts(CONF)
-    conf(group="glance_store", stores=["file"], default_store="file",
-         filesystem_store_datadir=str(datadir))
-    conf(node_staging_uri="file://%s" % (tmp_path / "staging"))
-    glance_store.create_stores(CONF)
-    return datadir
-
+# --- fixtures (file_store is in conftest.py) ---
 
 @pytest.fixture
 def multi_store(tmp_path, conf):
@@ -186,33 +151,53 @@ def test_quota_counts_the_owners_other_images(file_store, conf,
         seen.append((owner, image_id))
         return MiB - 1000
 
-    monkeypatch.setattr(store.db, "user_get_storage_usage", usage)
+    monkeypatch.setattr(storage_quota.db, "user_get_storage_usage", usage)
     conf(user_storage_quota="1MB")
     image = new_image(owner="p9")
-    result = store.write_image(None, image, [b"y" * 1000])
+    result = store.write_image(None, image, [b"y" * 1000],
+                               limit=storage_quota.upload_limit(image))
     assert result["size"] == 1000
     assert seen == [("p9", image["id"])]
+    other = new_image()
     with pytest.raises(exception.StorageQuotaFull) as err:
-        store.write_image(None, new_image(), chunks(b"y" * 5000, 600))
+        store.write_image(None, other, chunks(b"y" * 5000, 600),
+                          limit=storage_quota.upload_limit(other))
     assert err.value.code == 413
     assert "1000 bytes" in str(err.value)
     assert files(file_store) == [image["id"]]
 
 
 def test_quota_refused_up_front(file_store, conf, monkeypatch):
-    monkeypatch.setattr(store.db, "user_get_storage_usage",
+    monkeypatch.setattr(storage_quota.db, "user_get_storage_usage",
                         lambda owner, image_id=None: 100)
     conf(user_storage_quota="1KB")
-    consumed = []
     with pytest.raises(exception.StorageQuotaFull):
+        storage_quota.upload_limit(new_image(), 2000)
+    monkeypatch.setattr(storage_quota.db, "user_get_storage_usage",
+                        lambda owner, image_id=None: 4096)
+    with pytest.raises(exception.StorageQuotaFull):
+        storage_quota.upload_limit(new_image())
+    assert files(file_store) == []
+
+
+def test_without_a_limit_the_size_cap_still_holds(file_store, conf):
+    conf(image_size_cap=100, user_storage_quota="1B")
+    consumed = []
+    with pytest.raises(exception.ImageSizeLimitExceeded):
         store.write_image(None, new_image(),
                           chunks(b"z" * 2000, 100, consumed), size=2000)
     assert consumed == []
-    monkeypatch.setattr(store.db, "user_get_storage_usage",
-                        lambda owner, image_id=None: 4096)
-    with pytest.raises(exception.StorageQuotaFull):
-        store.write_image(None, new_image(), [b"z"])
+    with pytest.raises(exception.ImageSizeLimitExceeded):
+        store.write_image(None, new_image(), chunks(b"z" * 2000, 100))
     assert files(file_store) == []
+
+
+def test_stage_without_inspection_takes_any_bytes(file_store, tmp_path):
+    image = new_image("qcow2")
+    data = qcow2(backing_file=b"x")
+    result = store.stage_image(None, image, [data], inspect=False)
+    assert result["size"] == len(data)
+    assert (tmp_path / "staging" / image["id"]).read_bytes() == data
 
 
 def test_short_body_is_refused_and_removed(file_store):

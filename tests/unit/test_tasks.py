@@ -14,8 +14,6 @@ from glance.common import exception
 from glance.common import uri_filter
 from glance import context
 from glance.db import api as db
-from glance.db import migration
-from glance.db import session as db_session
 from glance.services import tasks as task_service
 from glance import task_records
 
@@ -153,21 +151,6 @@ def test_render_task_hides_bulk_in_stubs():
 
 # --- records ---
 
-@pytest.fixture(scope="module")
-def sqlite_url(tmp_path_factory):
-    url = "sqlite:///%s" % (tmp_path_factory.mktemp("db") / "t.sqlite")
-    db_session.configure(url)
-    migration.db_sync()
-    yield url
-    db_session.configure(None)
-
-
-@pytest.fixture
-def dbenv(sqlite_url):
-    if db_session.connection_url() != sqlite_url:
-        db_session.configure(sqlite_url)
-
-
 @pytest.fixture
 def ctx():
     return context.RequestContext(project_id="p-" + uuid.uuid4().hex[:6],
@@ -175,7 +158,7 @@ def ctx():
                                   is_admin=True)
 
 
-def test_life_of_a_task(dbenv, ctx, conf):
+def test_life_of_a_task(sqlite_db, ctx, conf):
     conf(group="task", task_time_to_live=1)
     task = task_records.create(ctx, "import", {"a": 1})
     assert task["status"] == "pending" and task["expires_at"] is None
@@ -190,7 +173,7 @@ def test_life_of_a_task(dbenv, ctx, conf):
         hours=1)
 
 
-def test_expired_tasks_deleted_when_listing(dbenv, ctx, conf):
+def test_expired_tasks_deleted_when_listing(sqlite_db, ctx, conf):
     conf(group="task", task_time_to_live=0)
     task = task_records.create(ctx, "import", {})
     task_records.fail(task["id"], "boom")
@@ -214,7 +197,7 @@ def native_pool(monkeypatch):
     glance.async_._THREADPOOL_MODEL = previous
 
 
-def test_executor_runs_and_counts(dbenv, ctx, native_pool):
+def test_executor_runs_and_counts(sqlite_db, ctx, native_pool):
     before = executor.pool_statistics()["executed"]
     task = task_records.create(ctx, "location_import", {})
     future = executor.TaskExecutor(ctx).begin_processing(task["id"])
@@ -227,7 +210,7 @@ def test_executor_runs_and_counts(dbenv, ctx, native_pool):
     executor.log_statistics(force=True)
 
 
-def test_unknown_type_fails(dbenv, ctx):
+def test_unknown_type_fails(sqlite_db, ctx):
     task = db.task_create({"type": "mystery", "owner": ctx.project_id})
     done = executor.TaskExecutor(ctx).run_now(task["id"])
     assert done["status"] == "failure"

@@ -261,3 +261,44 @@ def test_in_native_thread_after_runs_in_order_and_not_after_a_failure():
     with pytest.raises(ValueError):
         skipped.wait()
     assert "never" not in order
+
+
+def test_lanes_give_every_lane_every_chunk_in_order():
+    md5, written = [], []
+    lanes = utils.Lanes([md5.append], depth=3)
+    lanes.add(written.append)
+    chunks = [bytes([i]) * 10 for i in range(20)]
+    for chunk in chunks:
+        lanes.feed(chunk)
+    lanes.finish()
+    assert md5 == chunks and written == chunks
+
+
+def test_lanes_keep_at_most_depth_chunks_in_flight():
+    done = []
+    lanes = utils.Lanes([done.append, lambda chunk: None], depth=2)
+    for i in range(5):
+        lanes.feed(i)
+        # the chunk fed ``depth`` chunks ago is done with by every lane
+        assert i < 2 or i - 2 in done
+    lanes.make_room()
+    assert 3 in done
+    lanes.finish()
+    assert done == list(range(5))
+
+
+def test_lanes_raise_a_lanes_error_and_stop_quietly():
+    seen = []
+
+    def fail_on_two(chunk):
+        if chunk == 2:
+            raise ValueError(chunk)
+        seen.append(chunk)
+
+    lanes = utils.Lanes([fail_on_two], depth=8)
+    for i in range(5):
+        lanes.feed(i)
+    with pytest.raises(ValueError):
+        lanes.finish()
+    assert seen == [0, 1]   # nothing after the failure ran
+    lanes.stop()            # errors already raised are not raised again

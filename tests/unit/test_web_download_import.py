@@ -13,14 +13,18 @@ from glance.common import exception
 from glance.common import uri_filter
 from glance.db import api as db
 from glance.services import image_import
-from tests.unit import test_import_flow as base
-
-# the in-process import set-up (SQLite, file store, spawned tasks kept)
-sqlite_url, env, ctx = base.sqlite_url, base.env, base.ctx
-new_image, run_spawned = base.new_image, base.run_spawned
+from tests.unit.helpers import new_image
+from tests.unit.helpers import run_spawned
 
 DNS = {"images.example": ["93.184.215.14"],
        "dual.example": ["93.184.215.14", "169.254.169.254"]}
+
+
+@pytest.fixture
+def env(sqlite_db, file_store, spawned_tasks):
+    """The in-process import set-up (tests/unit/conftest.py); the tasks
+    started, to run with ``run_spawned``."""
+    return spawned_tasks
 
 
 @pytest.fixture

@@ -160,8 +160,7 @@ def test_init_application_bootstraps_natively(tmp_path):
     env = {"OS_GLANCE_CONFIG_DIR": str(tmp_path)}
     with mock.patch.object(loader.bootstrap, "bootstrap") as boot, \
             mock.patch.object(loader, "_prepare_database") as database, \
-            mock.patch.object(loader.store_setup,
-                              "initialize_stores") as stores, \
+            mock.patch.object(loader.bootstrap, "setup_stores") as stores, \
             mock.patch.object(loader.config, "load_paste_app") as load:
         assert loader.init_application(env) is load.return_value
     boot.assert_called_once_with(

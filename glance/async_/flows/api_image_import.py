@@ -36,7 +36,6 @@ lock was taken over (its worker was thought dead) stops without
 touching the image.
 """
 import os
-import time
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -47,6 +46,7 @@ from glance.async_.flows import web_download
 from glance.common import exception
 from glance.db import api as db
 from glance.db import leases
+from glance.db import storage_quota
 from glance.i18n import _
 from glance import notifier
 from glance import store
@@ -74,10 +74,14 @@ def _split(value):
     return [s for s in (value or "").split(",") if s]
 
 
-class Import:
-    """The state of one running import (one task, one image)."""
+class Import(store.Heartbeat):
+    """The state of one running import (one task, one image), and its
+    hold on the image while data flows (``glance.store.Heartbeat``:
+    the task refreshed, the image's lock still this task's)."""
 
     def __init__(self, context, task):
+        timeout = CONF.task.import_lock_timeout
+        super().__init__(max(min(timeout / 4.0, 10.0), 0.05))
         task_input = task["input"] or {}
         self.context = context
         self.task_id = task["id"]
@@ -95,9 +99,6 @@ class Import:
         self.activated = False
         self.released = False   # the lock went with the activation
         self.undo = None   # glance-download: (values, props, added)
-        self.last_beat = time.monotonic()
-        timeout = CONF.task.import_lock_timeout
-        self.interval = max(min(timeout / 4.0, 10.0), 0.05)
 
     # --- the lock ---
 
@@ -112,15 +113,14 @@ class Import:
             raise LockLost(image_id=self.image_id)
         return image
 
-    def __call__(self):
-        """Heartbeat of the store writes: refresh the task, keep the
+    def renew(self):
+        """Heartbeat of the data writes: refresh the task, keep the
         lock; False when the lock is gone."""
         try:
             self.touch()
             self.image()
         except (LockLost, ImportFailed, exception.NotFound):
             return False
-        self.last_beat = time.monotonic()
         return True
 
     def touch(self):
@@ -226,7 +226,7 @@ def _download(work, image):
             "URI for web-download does not pass filtering: %s") % work.uri)
     body, length = web_download.open_uri(work.uri)
     try:
-        stage_raw(work.context, image, body, length, heartbeat=work)
+        _stage(work.context, image, body, length, heartbeat=work)
     finally:
         body.close()
     _staged_here(work)
@@ -245,10 +245,11 @@ def _glance_download(work, image):
     record = glance_download.remote_image(work.context, work.params)
     values, props, work.undo = glance_download.changes(record, image)
     image = work.update(values, props=props)
-    store.upload_limit(image, record["size"])   # over the cap: not fetched
+    # over the cap or the quota: not fetched
+    storage_quota.upload_limit(image, record["size"])
     body, length = glance_download.open_data(work.context, work.params)
     try:
-        size = stage_raw(work.context, image, body, length, heartbeat=work)
+        size = _stage(work.context, image, body, length, heartbeat=work)
     finally:
         body.close()
     if size != record["size"]:
@@ -258,28 +259,19 @@ def _glance_download(work, image):
     _staged_here(work)
 
 
-def stage_raw(context, image, data, size=None, heartbeat=None):
+def _stage(context, image, data, size=None, heartbeat=None):
     """Write ``data`` to ``image``'s staging file within the size cap and
     quota, without format inspection (plugins may still change the
-    format; the store write inspects the final data)."""
-    limit, make_error = store.upload_limit(image, size)
-    from glance.common import utils
-    limited = utils.LimitingReader(utils.CooperativeReader(data), limit,
-                                   make_error)
-    stream = store.UploadStream(limited, size, None, heartbeat)
-    path = store.staging_path(image["id"])
-    os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
+    format; the store write inspects the final data): the one staging
+    writer, ``glance.store.stage_image``. The bytes staged."""
+    limit = storage_quota.upload_limit(image, size)
     try:
-        with open(path, "wb") as f:
-            for chunk in utils.chunkiter(stream,
-                                         CONF.image_data_chunk_size):
-                f.write(chunk)
-    except BaseException:
-        store.delete_staged_data(image["id"])
-        raise
-    if stream.abandoned:
-        raise LockLost(image_id=image["id"])
-    return stream.count
+        result = store.stage_image(context, image, data, size=size,
+                                   heartbeat=heartbeat, limit=limit,
+                                   inspect=False)
+    except store.UploadTakenOver:
+        raise LockLost(image_id=image["id"]) from None
+    return result["size"]
 
 
 def _to_store(work, image, store_id, path, activate, last):
@@ -287,10 +279,12 @@ def _to_store(work, image, store_id, path, activate, last):
     (with the lock's release when no store is left)."""
     notifier.image_prepare(image, store_id)
     try:
+        size = os.path.getsize(path)
+        limit = storage_quota.upload_limit(image, size)
         with open(path, "rb") as data:
             result = store.write_image(work.context, image, data,
-                                       size=os.path.getsize(path),
-                                       store_id=store_id, heartbeat=work)
+                                       size=size, store_id=store_id,
+                                       heartbeat=work, limit=limit)
     except (LockLost, store.UploadTakenOver):
         raise LockLost(image_id=work.image_id) from None
     except store.InvalidImageData as e:
@@ -311,12 +305,9 @@ def _to_store(work, image, store_id, path, activate, last):
         notifier.image_uploaded(done, activated=False)
     else:
         _check_formats_unchanged(work, image)
-        values = {key: result[key] for key in
-                  ("size", "checksum", "os_hash_algo", "os_hash_value",
-                   "virtual_size")}
+        values = store.activation(result)
         values.update(disk_format=image["disk_format"],
                       container_format=image["container_format"])
-        values["status"] = "active"
         if last:
             done = work.release(values, from_state="importing")
         else:
@@ -394,9 +385,10 @@ def _copy_to(work, image, sources, store_id):
         try:
             chunks, size = store.read_image(source, image_size=image["size"],
                                             context=work.context)
+            limit = storage_quota.upload_limit(image, size)
             result = store.write_image(work.context, image, chunks,
                                        size=size, store_id=store_id,
-                                       heartbeat=work)
+                                       heartbeat=work, limit=limit)
         except (LockLost, store.UploadTakenOver):
             raise LockLost(image_id=work.image_id) from None
         except store.InvalidImageData as e:
@@ -483,9 +475,8 @@ def _revert(work, error):
     props = {IMPORTING: "", FAILED: ",".join(failed)}
     values = {}
     if not keep and image["status"] in ("importing", "active"):
-        values = {"status": "queued", "size": None, "checksum": None,
-                  "os_hash_algo": None, "os_hash_value": None,
-                  "virtual_size": None}
+        values = dict.fromkeys(store.DATA_FIELDS, None)
+        values["status"] = "queued"
     remove = (LOCK, STAGE_HOST)
     if work.undo and not keep:        # glance-download's changes
         values.update(work.undo[0])

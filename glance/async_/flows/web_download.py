@@ -15,8 +15,8 @@ most ``MAX_REDIRECTS``, each target checked the same way) and answers
 the final response (status 200) with its announced length; ``headers``
 (glance-download's token) go only to the URI's own scheme, host and
 port, never to another host a redirect names. The body is
-read by the caller through the usual limits (``image_size_cap``,
-quota) of ``glance.store``.
+staged by the caller through ``glance.store.stage_image`` within the
+usual limits (``image_size_cap``, quota: ``glance.db.storage_quota``).
 """
 import urllib.parse
 

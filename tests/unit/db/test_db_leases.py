@@ -2,7 +2,6 @@
 a node whose clock is off by an hour neither takes over a live hold nor
 keeps a dead one alive."""
 import datetime
-import time
 import uuid
 
 import pytest
@@ -12,6 +11,7 @@ from glance.db import leases
 from glance.db import models
 from glance.services import image_data
 from glance.services import image_import
+from tests.functional.server import wait_for
 
 HOUR = datetime.timedelta(hours=1)
 
@@ -64,15 +64,19 @@ def test_silent_upload_taken_over_once(db, conf):
     image = new_image("saving")
     leases.touch_image(image["id"], "saving")
     assert not leases.take_over_image(image["id"], "saving", 1)
-    time.sleep(1.2)
-    assert image_data._stalled(api.image_get(image["id"]), "saving")
+    wait_for(lambda: image_data._stalled(api.image_get(image["id"]),
+                                         "saving"),
+             message="the upload to be silent for 1 s of database time")
     assert leases.take_over_image(image["id"], "saving", 1)
     assert not leases.take_over_image(image["id"], "saving", 1)  # once
 
 
 def test_staged_image_is_not_a_stalled_stage(db):
     image = new_image("uploading", size=3)
-    time.sleep(1.1)
+    unstaged = new_image("uploading")        # silent as long, no size
+    wait_for(lambda: leases.take_over_image(unstaged["id"], "uploading", 1,
+                                            unsized=True),
+             message="a silent stage to be taken over")
     assert not leases.take_over_image(image["id"], "uploading", 1,
                                       unsized=True)
 
@@ -98,8 +102,8 @@ def test_task_takeover_claimed_once(db):
                             "input": {}})
     assert leases.touch_task(task["id"])
     assert not leases.take_over_task(task["id"], 1)
-    time.sleep(1.2)
-    assert leases.take_over_task(task["id"], 1)
+    wait_for(lambda: leases.take_over_task(task["id"], 1),
+             message="the task to be silent for 1 s of database time")
     assert not leases.take_over_task(task["id"], 1)
     api.task_update(task["id"], {"status": "success"})
     assert not leases.touch_task(task["id"])
