@@ -401,7 +401,7 @@ def _add_to_file_store(target, image_id, stream, algo):
             raise _file_error(e) from e
         raise
     _set_file_permissions(target, path)
-    metadata = target._get_metadata(path)
+    metadata = store_drivers.file_metadata(target, path)
     if target.backend_group:
         metadata["store"] = target.backend_group
     return ("file://%s" % path, written, hashes[0].hexdigest(),
