@@ -11,8 +11,13 @@ makes -- as an admin and as a plain project, and prints the median of
 MariaDB, EXPLAIN QUERY PLAN on SQLite) of the statements of each query are
 printed for the largest N. Every database is dropped at the end.
 
+``--glance33`` also serves each server database with our ``glance-api``
+and builds the same catalog for Glance 33 (its own ``glance-manage db
+sync``, served under uWSGI), then times the same queries over HTTP on both
+(``benchmarks/scale_http.py``).
+
 Run: ``python -m benchmarks scale --backends postgresql,mysql
---sizes 1000,10000,100000``.
+--sizes 1000,10000,100000 [--glance33]``.
 """
 import argparse
 import contextlib
@@ -61,17 +66,18 @@ def projects(n):
 
 
 def catalog_rows(n, seed=42):
-    """Batches of (images, properties, tags, members) rows.
+    """Batches of (images, properties, tags, members, locations) rows.
 
     Per 100 images: 2 public, 1 community, 10 shared (each with one
     accepted and one pending member), 87 private; 1 in 50 hidden, 1 in 20
-    queued, 1 in 13 soft-deleted, 1 in 100 without a name. Two images
+    queued, 1 in 13 soft-deleted, 1 in 100 without a name; the active ones
+    have one file location. Two images
     share each creation time (the id breaks the tie).
     """
     rng = random.Random(seed)
     nproj = projects(n)
     for start in range(0, n, BATCH):
-        images, props, tags, members = [], [], [], []
+        images, props, tags, members, locations = [], [], [], [], []
         for i in range(start, min(n, start + BATCH)):
             image_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             owner = rng.randrange(nproj)
@@ -103,18 +109,23 @@ def catalog_rows(n, seed=42):
             props.append(dict(child, name="os_distro",
                               value="d%d" % rng.randrange(10)))
             tags.append(dict(child, value="t%d" % rng.randrange(10)))
+            if not (deleted or queued):
+                locations.append(dict(
+                    child, value="file:///var/lib/glance/images/" + image_id,
+                    meta_data={}, status="active"))
             if visibility == "shared":
                 for step, status in ((1, "accepted"), (2, "pending")):
                     members.append(dict(
                         child, member="p%d" % ((owner + step) % nproj),
                         can_share=False, status=status))
-        yield images, props, tags, members
+        yield images, props, tags, members, locations
 
 
 def build(n):
     """Fill the database of ``glance.db.session`` with ``n`` images."""
     tables = [models.Image.__table__, models.ImageProperty.__table__,
-              models.ImageTag.__table__, models.ImageMember.__table__]
+              models.ImageTag.__table__, models.ImageMember.__table__,
+              models.ImageLocation.__table__]
     for batch in catalog_rows(n):
         with db_session.connection(write=True) as conn:
             for table, rows in zip(tables, batch, strict=True):
@@ -125,7 +136,8 @@ def build(n):
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         if engine.dialect.name == "mysql":
             conn.exec_driver_sql("ANALYZE TABLE images, image_properties, "
-                                 "image_tags, image_members")
+                                 "image_tags, image_members, "
+                                 "image_locations")
         else:
             conn.exec_driver_sql("ANALYZE")
 
@@ -313,15 +325,20 @@ def _plan_lines(dialect, cursor):
 
 # -- driver ------------------------------------------------------------------
 
-def run_backend(backend, sizes, repeat, show_plans, tmpdir, only):
-    results = {}
+def run_backend(backend, sizes, repeat, show_plans, tmpdir, only,
+                http=None):
+    """Time every query per N; with ``http`` (a repeat count) also over
+    HTTP against Glance 33 (``scale_http``): {N: {label: (ours, glance)}}
+    into ``http_results``."""
+    results, http_results = {}, {}
     for n in sizes:
-        with database(backend, tmpdir):
+        with database(backend, tmpdir) as url:
             start = time.perf_counter()
             build(n)
             print("# %s: built %d images in %.1f s" % (
                 backend, n, time.perf_counter() - start), flush=True)
-            qs = queries(n, markers())
+            marks = markers()
+            qs = queries(n, marks)
             if only:
                 qs = [q for q in qs if any(o in q[0] for o in only)]
             for label, kwargs in qs:
@@ -335,7 +352,11 @@ def run_backend(backend, sizes, repeat, show_plans, tmpdir, only):
                     print("## plan %s N=%d %s" % (backend, n, label))
                     for line in plans(kwargs):
                         print("    " + line)
-    return results
+            if http and backend != "sqlite":
+                from benchmarks import scale_http
+                http_results[n] = scale_http.compare(backend, n, url,
+                                                     marks, http, only)
+    return results, http_results
 
 
 def report(backend, sizes, results):
@@ -358,6 +379,11 @@ def main(argv=None):
                         default="last")
     parser.add_argument("--only", default="",
                         help="comma-separated substrings of query labels")
+    parser.add_argument("--glance33", action="store_true",
+                        help="also time the queries over HTTP on our "
+                        "glance-api and on Glance 33 (uWSGI) with the "
+                        "same catalog (PostgreSQL and MySQL only)")
+    parser.add_argument("--http-repeat", type=int, default=30)
     args = parser.parse_args(argv)
     # a kill still drops the databases (the finally blocks run)
     signal.signal(signal.SIGTERM, lambda *_a: sys.exit(1))
@@ -366,11 +392,15 @@ def main(argv=None):
     tables = []
     with tempfile.TemporaryDirectory() as tmpdir:
         for backend in args.backends.split(","):
-            results = run_backend(backend, sizes, args.repeat, args.plans,
-                                  tmpdir, only)
-            tables.append((backend, results))
-    for backend, results in tables:
+            results, http = run_backend(
+                backend, sizes, args.repeat, args.plans, tmpdir, only,
+                args.http_repeat if args.glance33 else None)
+            tables.append((backend, results, http))
+    for backend, results, http in tables:
         report(backend, sizes, results)
+        for n, figures in http.items():
+            from benchmarks import scale_http
+            scale_http.report(backend, n, figures)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,10 @@ with equal values: RFC 9112 section 6.3 lets a server refuse them, and
 no real client sends two), Transfer-Encoding together with
 Content-Length or in an HTTP/1.0 request, and a Transfer-Encoding whose
 last coding is not chunked.
+
+This module is the one place that relies on eventlet.wsgi's private
+parts; :func:`check_internals` (run by the unit tests) names any an
+eventlet upgrade removed.
 """
 import re
 import socket
@@ -483,3 +487,22 @@ def make_protocol(ssl_context=None):
     return type("HttpProtocol", (HttpProtocol,),
                 {"ssl_context": ssl_context, "draining": False,
                  "drain_started": None, "connections": set()})
+
+
+def check_internals():
+    """RuntimeError naming each private part of eventlet.wsgi this module
+    relies on that is gone."""
+    wanted = [
+        (eventlet.wsgi.HttpProtocol, "_read_request_line"),
+        (eventlet.wsgi.HttpProtocol, "handle_one_request"),
+        (eventlet.wsgi.HttpProtocol, "handle_one_response"),
+        (eventlet.wsgi.Input, "_do_read"),
+        (eventlet.wsgi, "STATE_IDLE"),
+        (eventlet.wsgi, "MAX_HEADER_LINE"),
+        (eventlet.wsgi, "Input"),
+        (eventlet.greenio, "shutdown_safe"),
+    ]
+    missing = ["%s.%s" % (getattr(owner, "__name__", owner), name)
+               for owner, name in wanted if not hasattr(owner, name)]
+    if missing:
+        raise RuntimeError("eventlet.wsgi changed: %s" % ", ".join(missing))

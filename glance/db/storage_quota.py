@@ -36,10 +36,8 @@ def upload_limit(image, size=None):
     """
     cap = CONF.image_size_cap
     limit, make_error = cap, lambda: _too_large(cap)
-    quota = units.parse_size(CONF.user_storage_quota)
-    if quota > 0:
-        used = db.user_get_storage_usage(image["owner"], image["id"])
-        remaining = max(quota - used, 0)
+    remaining = remaining_quota(image)
+    if remaining is not None:
         if remaining <= 0 or (size is not None and size > remaining):
             raise _over_quota(remaining, size)
         if remaining < cap:
@@ -47,6 +45,24 @@ def upload_limit(image, size=None):
     if size is not None and size > cap:
         raise _too_large(cap)
     return limit, make_error
+
+
+def remaining_quota(image):
+    """Bytes left of the owner's ``user_storage_quota`` for ``image``'s
+    data (its own size not counted); None without a quota."""
+    quota = units.parse_size(CONF.user_storage_quota)
+    if quota <= 0:
+        return None
+    used = db.user_get_storage_usage(image["owner"], image["id"])
+    return max(quota - used, 0)
+
+
+def check_quota(image, size):
+    """StorageQuotaFull (413) when ``size`` bytes of data for ``image``
+    would go over the owner's ``user_storage_quota``."""
+    remaining = remaining_quota(image)
+    if remaining is not None and size and size > remaining:
+        raise _over_quota(remaining, size)
 
 
 def _too_large(cap):

@@ -36,8 +36,8 @@ from glance import policy
 from glance.async_ import get_threadpool_model
 from glance.common import exception
 from glance.common import process
-from glance.common import units
 from glance.db import api as db
+from glance.db import storage_quota
 from glance.i18n import _
 from glance.services import discovery
 from glance.services import lookup
@@ -111,7 +111,7 @@ def add_location(context, image_id, url, validation_data=None):
     hashes = check_validation_data(validation_data or {})
     _check_location_quota(image)
     size = _remote_size(url, backend)
-    _check_storage_quota(image, size)
+    storage_quota.check_quota(image, size)
     metadata = {"store": backend} if backend else {}
     task = tasks.create(context, "location_import", {
         "image_id": image_id, "loc_url": url,
@@ -190,18 +190,6 @@ def _check_location_quota(image):
         raise exception.LimitExceeded(
             _("Maximum number of locations (%d) reached for this image.")
             % quota)
-
-
-def _check_storage_quota(image, size):
-    quota = units.parse_size(CONF.user_storage_quota)
-    if quota <= 0 or not size:
-        return
-    used = db.user_get_storage_usage(image["owner"], image["id"])
-    if used + size > quota:
-        raise exception.StorageQuotaFull(
-            _("Image exceeds the storage quota: %(size)d bytes of data, "
-              "only %(left)d bytes of the quota remain.")
-            % {"size": size, "left": max(quota - used, 0)})
 
 
 def _http_backend():
@@ -412,7 +400,7 @@ class LocationPatch:
         size = _checked_size(loc)
         if any(_same(loc, other) for other in self.locations):
             raise _duplicate(loc)
-        _check_storage_quota(self.image, size)
+        storage_quota.check_quota(self.image, size)
         self.locations.insert(index, loc)
         self._set_size(size)
         self._activate(new_values)
@@ -434,7 +422,7 @@ class LocationPatch:
             for loc in wanted:
                 if sum(_same(loc, other) for other in wanted) > 1:
                     raise _duplicate(loc)
-            _check_storage_quota(self.image, max(sizes))
+            storage_quota.check_quota(self.image, max(sizes))
             self.locations = wanted
             self._set_size(next((s for s in sizes if s), None))
         self._activate(new_values)

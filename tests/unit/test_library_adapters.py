@@ -3,6 +3,10 @@
 Each adapter names the private parts it uses and checks them; these
 tests fail loudly when an upgrade of the library changes one of them.
 """
+import eventlet.wsgi
+import pytest
+
+from glance.common import connections
 from glance.common import oslo_policy_adapter
 from glance import store_drivers
 
@@ -23,3 +27,13 @@ def test_the_filesystem_metadata_goes_through_the_adapter(tmp_path):
 
 def test_oslo_policy_still_has_what_the_adapter_uses():
     oslo_policy_adapter.check_internals()
+
+
+def test_eventlet_wsgi_still_has_what_the_connections_use():
+    connections.check_internals()
+
+
+def test_a_missing_eventlet_internal_is_named(monkeypatch):
+    monkeypatch.delattr(eventlet.wsgi.Input, "_do_read")
+    with pytest.raises(RuntimeError, match="Input._do_read"):
+        connections.check_internals()

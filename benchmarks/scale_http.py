@@ -1,0 +1,222 @@
+"""The scale benchmark over HTTP, side by side with Glance 33.
+
+For one backend and catalog size (``scale.py --glance33``): Glance 33's
+own ``glance-manage db sync`` (from the oracle virtualenv of
+``tools/differential/oracle.py``) creates a second database, the same
+catalog rows go into Glance's tables by SQLAlchemy Core executemany from
+here (the tables are reflected: no Glance import in this process), then
+Glance 33 under uWSGI and our ``glance-api`` (both from
+``tools/differential/servers.py``: the same options, the same paste file
+whose ``trustedcache`` flavor trusts the identity headers) serve their
+databases, and one keep-alive client times the same
+``GET /v2/images?...`` on each: median of ``repeat`` requests, ours,
+Glance's and the ratio.
+"""
+import contextlib
+import statistics
+import tempfile
+import time
+import urllib.parse
+import uuid
+
+import requests
+import sqlalchemy as sa
+from sqlalchemy import pool as sa_pool
+
+from benchmarks import scale
+from tools.differential import oracle
+from tools.differential import servers
+
+GLANCE_TABLES = ("images", "image_properties", "image_tags",
+                 "image_members", "image_locations")
+# what keystone's implied roles would give: reader comes with member
+IDENTITY = {"admin": ("p1", "admin,member,reader"),
+            "user": (scale.VIEWER, "member,reader")}
+
+
+def http_queries(n, marks):
+    """(label, who, query string): the queries of ``scale.queries``."""
+    owner = "p%d" % (3 % scale.projects(n))
+    out = []
+    for who in ("admin", "user"):
+        pick = 0 if who == "admin" else 1
+        page2, name2 = marks[""][pick], marks["name"][pick]
+        deep = marks["deep"][pick]
+        for label, params in (
+                ("default", {}),
+                ("sort=name", {"sort_key": "name"}),
+                ("sort=name asc", {"sort_key": "name", "sort_dir": "asc"}),
+                ("tag=t7", {"tag": "t7"}),
+                ("os_distro=d7", {"os_distro": "d7"}),
+                ("visibility=public", {"visibility": "public"}),
+                ("visibility=private", {"visibility": "private"}),
+                ("visibility=shared", {"visibility": "shared"}),
+                ("visibility=community", {"visibility": "community"}),
+                ("visibility=all", {"visibility": "all"}),
+                ("member_status=all", {"member_status": "all"}),
+                ("owner=%s" % owner, {"owner": owner}),
+                ("status=queued", {"status": "queued"}),
+                ("os_hidden=true", {"os_hidden": "true"}),
+                ("marker", {"marker": page2}),
+                ("sort=name marker", {"sort_key": "name", "marker": name2}),
+                ("deep marker", {"marker": deep}),
+                ("sort=name deep marker", {"sort_key": "name",
+                                           "marker": deep}),
+                ("tag=t7 sort=name", {"tag": "t7", "sort_key": "name"})):
+            params = dict({"limit": 25}, **params)
+            out.append(("%s %s" % (who, label), who,
+                        urllib.parse.urlencode(params)))
+    out.append(("admin limit=1000", "admin", "limit=1000"))
+    return out
+
+
+@contextlib.contextmanager
+def glance_database(backend):
+    """An empty database on the server of ``backend``; its URL. Dropped
+    at the end."""
+    name = "glance_scale_g33_%s" % uuid.uuid4().hex[:8]
+    server = sa.create_engine(scale.SERVERS[backend],
+                              poolclass=sa_pool.NullPool,
+                              isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.exec_driver_sql(scale.CREATE[backend] % name)
+    try:
+        yield scale.SERVERS[backend] + name + scale.URL_QUERY[backend]
+    finally:
+        with server.connect() as conn:
+            conn.exec_driver_sql(scale.DROP[backend] % name)
+        server.dispose()
+
+
+def fill_glance(url, n):
+    """The catalog of ``scale.catalog_rows(n)`` into Glance's tables."""
+    engine = sa.create_engine(url, poolclass=sa_pool.NullPool)
+    try:
+        meta = sa.MetaData()
+        meta.reflect(engine, only=GLANCE_TABLES)
+        tables = [meta.tables[name] for name in GLANCE_TABLES]
+        for batch in scale.catalog_rows(n):
+            with engine.begin() as conn:
+                for table, rows in zip(tables, batch, strict=True):
+                    if rows:
+                        conn.execute(sa.insert(table),
+                                     [_glance_row(table, r) for r in rows])
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "mysql":
+                conn.exec_driver_sql("ANALYZE TABLE " +
+                                     ", ".join(GLANCE_TABLES))
+            else:
+                conn.exec_driver_sql("ANALYZE")
+    finally:
+        engine.dispose()
+
+
+def _glance_row(table, row):
+    row = {k: v for k, v in row.items() if k in table.c}
+    if isinstance(row.get("meta_data"), dict):
+        row["meta_data"] = "{}"    # Glance's JSONEncodedDict is TEXT
+    return row
+
+
+class _SyncedOracle(servers.GlanceOracle):
+    """Glance 33 whose database is already synced (and filled), on an
+    HTTP/1.1 socket so that the client's connection is kept alive."""
+
+    def prepare(self):
+        pass
+
+    def command(self):
+        command, env = super().command()
+        command[command.index("--http-socket")] = "--http11-socket"
+        return command, env
+
+
+def glance_server(tmpdir, url, n, log):
+    """Glance 33 (not started) for a new database of ``url``, synced and
+    filled with ``n`` images."""
+    venv = oracle.ensure_venv(log=log)
+    uwsgi = oracle.find_uwsgi(venv, log=log)
+    paste = servers.trusted_paste(oracle.paste_file(venv).read_text())
+    glance = servers.GlanceOracle(tmpdir + "/glance33", venv, uwsgi, paste,
+                                  {"database": {"connection": url}})
+    glance.write_conf()
+    start = time.perf_counter()
+    glance.prepare()                       # glance-manage db sync
+    synced = time.perf_counter()
+    fill_glance(url, n)
+    log("glance33: db sync %.1f s, built %d images in %.1f s" % (
+        synced - start, n, time.perf_counter() - synced))
+    glance.__class__ = _SyncedOracle
+    return glance
+
+
+def our_server(tmpdir, url):
+    paste = servers.trusted_paste(
+        oracle.paste_file(oracle.ensure_venv()).read_text())
+    ours = servers.OurServer(tmpdir + "/ours", paste,
+                             {"database": {"connection": url}})
+    return ours
+
+
+def time_http(session, base, who, query, repeat):
+    """Median ms of ``repeat`` GETs (after one warm-up) and the ids of
+    the page."""
+    project, roles = IDENTITY[who]
+    headers = {"X-Identity-Status": "Confirmed", "X-Project-Id": project,
+               "X-User-Id": "u-" + project, "X-Roles": roles}
+    url = base + "/v2/images?" + query
+    first = session.get(url, headers=headers, timeout=120)
+    if first.status_code != 200:
+        raise RuntimeError("GET %s: %d %s" % (url, first.status_code,
+                                              first.text[:300]))
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        session.get(url, headers=headers, timeout=120).raise_for_status()
+        samples.append(time.perf_counter() - start)
+    return (statistics.median(samples) * 1000,
+            [image["id"] for image in first.json()["images"]])
+
+
+def compare(backend, n, our_url, marks, repeat, only=()):
+    """Time every HTTP query on ours and on Glance 33 and check that
+    they answer the same page; {label: (ours, glance)} in ms. Servers and
+    Glance's database are gone at the end."""
+    results = {}
+
+    def log(message):
+        print("# " + message, flush=True)
+
+    with tempfile.TemporaryDirectory() as tmpdir, \
+            glance_database(backend) as glance_url, \
+            contextlib.ExitStack() as stack:
+        glance = stack.enter_context(glance_server(tmpdir, glance_url, n,
+                                                   log))
+        ours = stack.enter_context(our_server(tmpdir, our_url))
+        session = requests.Session()
+        stack.callback(session.close)
+        for label, who, query in http_queries(n, marks):
+            if only and not any(o in label for o in only):
+                continue
+            mine, page = time_http(session, ours.url, who, query, repeat)
+            theirs, gpage = time_http(session, glance.url, who, query,
+                                      repeat)
+            results[label] = (mine, theirs)
+            # both list the same catalog: a different page is a finding
+            print("%-10s %8d  http %-26s ours %8.2f ms  glance33 %8.2f ms"
+                  "  x%.1f  %d rows, %s" % (
+                      backend, n, label, mine, theirs, theirs / mine,
+                      len(page), "same page" if page == gpage
+                      else "PAGES DIFFER (glance: %d rows)" % len(gpage)),
+                  flush=True)
+    return results
+
+
+def report(backend, n, results):
+    print("\n%s N=%d: median ms of GET /v2/images (limit 25 unless said), "
+          "one keep-alive client" % (backend, n))
+    print("%-28s%10s%10s%8s" % ("query", "ours", "glance33", "ratio"))
+    for label, (mine, theirs) in results.items():
+        print("%-28s%10.2f%10.2f%8.1f" % (label, mine, theirs,
+                                          theirs / mine))
