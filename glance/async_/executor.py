@@ -30,6 +30,7 @@ from oslo_log import log as logging
 import glance.async_
 from glance.common import exception
 from glance.common import process
+from glance.common import server_opts  # noqa: F401 - [wsgi] task_pool_threads
 from glance.db import api as db
 from glance.i18n import _
 from glance import notifier

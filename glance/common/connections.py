@@ -113,6 +113,12 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
             if self.close_connection:
                 break
             self.conn_state[2] = eventlet.wsgi.STATE_IDLE
+            # A keep-alive client's next request is often in the socket
+            # already: read at once, it would be served without a return
+            # to the hub, and one connection could hold the worker while
+            # the others' requests wait (p99 of hundreds of ms). Let the
+            # hub poll the others first.
+            eventlet.sleep(0)
 
     def _read_request_line(self):
         if self.waiting_since is None:

@@ -8,7 +8,14 @@ remembered pid with ``os.getpid()``, a module names its singletons here
 in every child (gunicorn's ``post_fork``), which builds its own on first
 use. :func:`after_fork` registers what else a child must do first (the
 database engine drops its parent's connections without closing them).
+
+The log handlers get new locks in every child too: with eventlet, oslo.log
+makes each handler's lock a pipe holding one byte, which a forked child
+shares with its parent. A child killed while it logs (a worker stopped in
+the middle of its boot) would take the byte with it, and the parent's
+next log line would wait for it forever.
 """
+import logging
 import os
 import sys
 import threading
@@ -30,7 +37,15 @@ def after_fork(callback):
     return callback
 
 
+def _new_log_locks():
+    for ref in list(logging._handlerList):  # noqa: SLF001 - every handler
+        handler = ref()
+        if handler is not None:
+            handler.createLock()
+
+
 def _after_fork_in_child():
+    _new_log_locks()
     for callback in _CALLBACKS:
         callback()
     for module_name, names, locks in _GLOBALS:

@@ -93,3 +93,26 @@ def test_a_child_builds_its_own_task_pool(monkeypatch):
     assert _in_child(lambda: [executor._POOL is None,
                               executor.get_pool() is not pool,
                               len(made)]) == [True, True, 2]
+
+
+def test_a_child_dying_while_it_logs_leaves_the_parents_log_lock(
+        monkeypatch):
+    """oslo.log's pipe lock (one byte in a pipe a child would share with
+    its parent): a child that takes it and dies must not take it from
+    the parent, whose next log line would otherwise wait forever."""
+    import logging
+
+    from oslo_log import pipe_mutex
+    handler = logging.StreamHandler()
+    handler.lock = pipe_mutex.PipeMutex()
+    monkeypatch.setattr(logging.StreamHandler, "createLock",
+                        pipe_mutex.pipe_createLock)
+    logging.getLogger("glance_test_fork").addHandler(handler)
+    try:
+        # the child takes the lock and exits holding it
+        assert _in_child(lambda: handler.lock.acquire(blocking=False))
+        assert handler.lock.acquire(blocking=False)
+        handler.lock.release()
+    finally:
+        logging.getLogger("glance_test_fork").removeHandler(handler)
+        handler.close()
