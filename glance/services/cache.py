@@ -6,7 +6,6 @@ The cache management calls are admin-only by default (``cache_list``,
 ``cache_image``, ``cache_delete``, ``manage_image_cache``).
 """
 import threading
-import time
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -16,6 +15,7 @@ from glance.common import exception
 from glance.common import process
 from glance.i18n import _
 from glance import image_cache
+from glance.image_cache import base
 from glance.image_cache import cleaner
 from glance.image_cache import prefetcher
 from glance.image_cache import pruner
@@ -209,20 +209,23 @@ def start_prefetcher():
 
 
 def start_periodic_prefetcher(interval=None):
-    """glance-api's periodic prefetcher: a background thread running
-    :func:`run_prefetcher` (the same ``Prefetcher.run`` as cron's) every
+    """glance-api's periodic prefetcher: a background thread running the
+    cron apps' ``run_forever`` over :func:`run_prefetcher` every
     ``cache_prefetcher_interval`` seconds."""
     interval = interval or CONF.cache_prefetcher_interval
-    thread = threading.Thread(target=_prefetch_forever, args=(interval,),
-                              name="image-prefetcher", daemon=True)
+    thread = threading.Thread(target=PeriodicPrefetch(get_cache()).run_forever,
+                              args=(interval,), name="image-prefetcher",
+                              daemon=True)
     thread.start()
     return thread
 
 
-def _prefetch_forever(interval):
-    while True:
-        time.sleep(interval)
-        run_prefetcher()
+class PeriodicPrefetch(base.CacheApp):
+    """The daemon's pass: the prefetcher, one pass at a time in this
+    process (a queued image may have started one already)."""
+
+    def run(self):
+        return run_prefetcher()
 
 
 def run_prefetcher():
