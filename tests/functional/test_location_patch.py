@@ -184,7 +184,8 @@ def test_remove_is_admin_only_and_keeps_the_last(srv, api, data_url):
     assert admin.patch(queued["id"], remove).status_code == 409
 
 
-def test_remove_deletes_file_store_data(srv, api):
+def in_light_and_heavy(api):
+    """An image uploaded to ``light``, then copied to ``heavy``."""
     img = new_image(api)
     r = api.put("/v2/images/%s/file" % img["id"], data=DATA,
                 headers={"Content-Type": OCTET, "X-Image-Meta-Store":
@@ -195,6 +196,11 @@ def test_remove_deletes_file_store_data(srv, api):
     assert r.status_code == 202, r.text
     wait_for(lambda: len(api.image(img["id"])["locations"]) == 2,
              timeout=30, message="copy to heavy")
+    return img
+
+
+def test_remove_deletes_file_store_data(srv, api):
+    img = in_light_and_heavy(api)
     got = api.image(img["id"])
     # the heavier store first, in "stores" and "locations"
     assert got["stores"] == "heavy,light"
@@ -210,24 +216,15 @@ def test_remove_deletes_file_store_data(srv, api):
     assert api.get("/v2/images/%s/file" % img["id"]).content == DATA
 
 
-
 def test_download_reads_the_heaviest_store_first(srv, api):
     """Uploaded to ``light``, copied to ``heavy``: the download reads
     ``heavy`` (the bytes left in ``light`` are overwritten here with
     others of the same size, which a read of ``light`` would return)."""
-    img = new_image(api)
-    r = api.put("/v2/images/%s/file" % img["id"], data=DATA,
-                headers={"Content-Type": OCTET, "X-Image-Meta-Store":
-                         "light"})
-    assert r.status_code == 204, r.text
-    r = admin_of(api).post("/v2/images/%s/import" % img["id"], json={
-        "method": {"name": "copy-image"}, "stores": ["heavy"]})
-    assert r.status_code == 202, r.text
-    wait_for(lambda: api.image(img["id"])["stores"] == "heavy,light",
-             timeout=30, message="copy to heavy")
+    img = in_light_and_heavy(api)
     light = srv.base_dir / "light" / img["id"]
     light.write_bytes(bytes(len(DATA)))
     assert api.get("/v2/images/%s/file" % img["id"]).content == DATA
+
 
 def test_location_quota(api, data_url):
     img = new_image(api)
