@@ -13,36 +13,12 @@ import argparse
 import collections
 import http.client
 import json
-import os
-import socket
 import tempfile
 import threading
 import time
 
 from benchmarks import loadgen
-from tests.functional.server import GlanceServer
-
-
-def server_end(pids, client):
-    """The pid (of ``pids``) holding the server end of ``client``."""
-    host, port = client.getsockname()[:2]
-    peer = "%s:%04X" % (socket.inet_aton(host)[::-1].hex().upper(), port)
-    inode = None
-    with open("/proc/net/tcp") as table:
-        for line in table.readlines()[1:]:
-            fields = line.split()
-            if fields[2] == peer:
-                inode = fields[9]
-    link = "socket:[%s]" % inode
-    for pid in pids:
-        fds = "/proc/%d/fd" % pid
-        for fd in os.listdir(fds):
-            try:
-                if os.readlink(os.path.join(fds, fd)) == link:
-                    return pid
-            except OSError:
-                continue
-    return None
+from tests.functional.server import GlanceServer, holder_of
 
 
 def client(srv, path, start, stop, out):
@@ -88,7 +64,7 @@ def run(srv, clients, seconds):
     stop.set()
     for thread in threads:
         thread.join(60)
-    holders = collections.Counter(server_end(workers, conn.sock)
+    holders = collections.Counter(holder_of(workers, conn.sock)
                                   for conn, _l, _e in out)
     served = collections.Counter()
     for line in srv.log_text()[log_start:].splitlines():

@@ -39,20 +39,9 @@ from glance.db import api
 from glance.db import migration
 from glance.db import models
 from glance.db import session as db_session
+# the database servers and their CREATE/DROP, as the tests reach them
+from tests.unit.db.conftest import CREATE, DROP, SERVERS, URL_QUERY
 
-SERVERS = {
-    "postgresql": os.environ.get(
-        "GLANCE_TEST_POSTGRESQL_URL",
-        "postgresql+psycopg2://postgres@127.0.0.1:5432/"),
-    "mysql": os.environ.get(
-        "GLANCE_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/"),
-}
-URL_QUERY = {"postgresql": "", "mysql": "?charset=utf8mb4"}
-CREATE = {"postgresql": "CREATE DATABASE %s ENCODING 'UTF8'",
-          "mysql": "CREATE DATABASE %s CHARACTER SET utf8mb4 "
-                   "COLLATE utf8mb4_general_ci"}
-DROP = {"postgresql": "DROP DATABASE IF EXISTS %s WITH (FORCE)",
-        "mysql": "DROP DATABASE IF EXISTS %s"}
 T0 = datetime.datetime(2020, 1, 1)
 BATCH = 5000
 VIEWER = "p7"

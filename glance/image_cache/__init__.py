@@ -236,9 +236,9 @@ class ImageCache:
         cached, evicted meanwhile, or a cached file of the wrong size
         (dropped from the cache)."""
         image_id = image["id"]
-        if not self.is_cached(image_id):
-            return None
         size = self.get_image_size(image_id)
+        if size is None:
+            return None
         if image["size"] is not None and size != image["size"]:
             LOG.error("Cached image %(id)s has %(got)s bytes, not %(want)s; "
                       "dropping it from the cache",

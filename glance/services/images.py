@@ -17,7 +17,6 @@ from glance import notifier
 from glance.services import forwarding
 from glance.services import image_locations
 from glance.services.lookup import find_image
-from glance.services.lookup import is_visible  # noqa: F401 (API of this module)
 from glance.services import quota
 from glance import store
 

@@ -84,6 +84,32 @@ def child_pids(pid):
         return sorted(int(p) for p in out.split())
 
 
+def holder_of(pids, client):
+    """The pid (of ``pids``) holding the server end of socket ``client``,
+    found in /proc (the connection's inode among their fds); None if
+    none does."""
+    host, port = client.getsockname()[:2]
+    peer = "%s:%04X" % (socket.inet_aton(host)[::-1].hex().upper(), port)
+    inode = None
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            if fields[2] == peer:
+                inode = fields[9]
+    if inode is None:
+        return None
+    link = "socket:[%s]" % inode
+    for pid in pids:
+        fds = "/proc/%d/fd" % pid
+        for fd in os.listdir(fds):
+            try:
+                if os.readlink(os.path.join(fds, fd)) == link:
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
 def pid_alive(pid):
     """Whether ``pid`` exists and is not a zombie."""
     try:

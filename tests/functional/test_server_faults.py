@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from tests.functional.apiclient import Api, MEMBER, OCTET, new_project
-from tests.functional.server import pid_alive, wait_for
+from tests.functional.server import holder_of, pid_alive, wait_for
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -141,27 +141,11 @@ def test_two_reloads_under_keepalive_load_drop_nothing(glance_server):
 # --- a killed worker's claims ---------------------------------------------
 
 def server_end(srv, client):
-    """The PID of the worker holding the server end of socket ``client``
-    (found in /proc: the connection's inode among the workers' fds)."""
-    host, port = client.getsockname()[:2]
-    peer = "%s:%04X" % (socket.inet_aton(host)[::-1].hex().upper(), port)
-    inode = None
-    with open("/proc/net/tcp") as table:
-        for line in table.readlines()[1:]:
-            fields = line.split()
-            if fields[2] == peer:
-                inode = fields[9]
-    assert inode, "no server end for %s" % peer
-    link = "socket:[%s]" % inode
-    for pid in srv.worker_pids():
-        fds = "/proc/%d/fd" % pid
-        for fd in os.listdir(fds):
-            try:
-                if os.readlink(os.path.join(fds, fd)) == link:
-                    return pid
-            except OSError:
-                continue
-    raise AssertionError("no worker holds %s" % link)
+    """The PID of the worker holding the server end of socket ``client``."""
+    pid = holder_of(srv.worker_pids(), client)
+    assert pid is not None, "no worker holds the server end of %r" % (
+        client.getsockname(),)
+    return pid
 
 
 def raw_put(srv, api, path, body, length):
