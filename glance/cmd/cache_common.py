@@ -1,9 +1,10 @@
 """What the cron tools glance-cache-pruner/-cleaner/-prefetcher share.
 
-Each reads ``glance-cache.conf`` (found the oslo.config way for the program
-``glance-cache``, or given with ``--config-file``), runs its app's
-``run()`` once, says nothing on success unless ``--verbose``, logs, and
-exits 0 on success, 1 when the job failed, 2 on a configuration error.
+Each reads ``glance-api.conf`` then ``glance-cache.conf`` (found the
+oslo.config way, as Glance's tools find them; ``--config-file`` names the
+files instead), runs its app's ``run()`` once, says nothing on success
+unless ``--verbose``, logs, and exits 0 on success, 1 when the job failed,
+2 on a configuration error.
 
 As Glance's, a tool without a usable cache directory exits 1 with one line
 saying so, rather than working on an empty cache of its own: the
@@ -19,6 +20,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from glance.common import bootstrap
+from glance.common import config
 
 # futurist imports eventlet (unused here): no deprecation noise for cron
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -76,7 +78,10 @@ def _configured(name):
 
 
 def config_files():
-    return cfg.find_config_files(project="glance", prog="glance-cache")
+    """As Glance's cron tools: ``glance-api.conf`` then
+    ``glance-cache.conf`` (whose values win), each found the oslo.config
+    way; ``--config-file`` replaces both."""
+    return config.find_config_files(("glance-api", "glance-cache"))
 
 
 def run(prog, job):

@@ -17,6 +17,9 @@ does the whole upgrade, after which ``migrate`` and ``contract`` have
 nothing left to do. ``check`` exits as Glance's does: 0 up to date, 3 when
 ``db expand`` is needed (4 and 5, for migrate and contract, never arise).
 Errors exit 1 with one line on stderr.
+
+Without ``--config-file`` it reads ``glance-api.conf`` and then
+``glance-manage.conf`` from oslo.config's search path, as Glance's does.
 """
 import argparse
 import os
@@ -29,6 +32,7 @@ from sqlalchemy import engine as sa_engine
 from sqlalchemy import exc as sa_exc
 
 from glance.common import bootstrap
+from glance.common import config
 from glance.common import exception
 from glance.db import metadef_files
 from glance.db import migration
@@ -285,6 +289,14 @@ command_opt = cfg.SubCommandOpt("command", title=_("Commands"),
                                 handler=add_command_parsers)
 
 
+def default_config_files():
+    """The files read without ``--config-file``: as Glance's glance-manage,
+    ``glance-api.conf`` (where a node keeps ``[database] connection``)
+    then ``glance-manage.conf``, each found the oslo.config way
+    (``~/.glance``, ``~``, ``/etc/glance``, ``/etc``)."""
+    return config.find_config_files(("glance-api", "glance-manage"))
+
+
 def main(argv=None):
     """Entry point of ``glance-manage``; returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
@@ -292,7 +304,8 @@ def main(argv=None):
     CONF.register_cli_opt(command_opt)
     try:
         bootstrap.bootstrap(argv, prog="glance-manage",
-                            thread_model="native")
+                            thread_model="native",
+                            default_config_files=default_config_files())
         db_session.configure()
         return _run(CONF.command.action_fn)
     finally:

@@ -298,6 +298,19 @@ def staging_dir():
     return state_path("staging")
 
 
+def find_config_files(progs, project="glance"):
+    """The config files of each of ``progs`` (in that order, so the last
+    one's values win), found the oslo.config way (``~/.glance``, ``~``,
+    ``/etc/glance``, ``/etc``): what Glance's tools read without
+    ``--config-file``."""
+    files = []
+    for prog in progs:
+        files.extend(f for f in cfg.find_config_files(project=project,
+                                                      prog=prog)
+                     if f not in files)
+    return files
+
+
 def parse_args(args=None, usage=None, default_config_files=None,
                project="glance", prog=None):
     """Parse the command line and config files into ``CONF``."""
@@ -321,20 +334,30 @@ def _repo_etc_dir():
 
 
 def find_paste_config(name="glance-api-paste.ini"):
-    """Locate the paste file: configured, beside a config file, packaged."""
+    """Locate the paste file as Glance does, else the packaged one.
+
+    A configured ``[paste_deploy] config_file`` that is relative, and
+    otherwise the paste file named after the last config file
+    (``glance-api.conf`` -> ``glance-api-paste.ini``), are looked up with
+    oslo.config's ``find_file``: ``--config-dir``, the config files'
+    directories, then ``~/.glance``, ``~``, ``/etc/glance``, ``/etc``.
+    """
     configured = CONF.paste_deploy.config_file
     if configured:
         path = configured
-        if not os.path.isabs(path) and CONF.config_file:
+        if not os.path.isabs(path):
             path = CONF.find_file(configured) or path
         return os.path.abspath(path)
-    candidates = [os.path.join(os.path.dirname(f), name)
-                  for f in CONF.config_file or []]
-    candidates.append(os.path.join(_repo_etc_dir(), name))
-    for path in candidates:
-        if os.path.exists(path):
-            return os.path.abspath(path)
-    return None
+    names = [name]
+    last = os.path.basename((CONF.config_file or [""])[-1])
+    if last.endswith(".conf"):
+        names.insert(0, last[:-len(".conf")] + "-paste.ini")
+    for candidate in names:
+        found = CONF.find_file(candidate)
+        if found:
+            return os.path.abspath(found)
+    packaged = os.path.join(_repo_etc_dir(), name)
+    return packaged if os.path.exists(packaged) else None
 
 
 def load_paste_app(app_name, flavor=None, conf_file=None):

@@ -147,6 +147,13 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         The header lines are recorded as read, because the parsed
         headers no longer show folding, bare CRs or duplicates.
         """
+        if b"\r" in self.raw_requestline.replace(b"\r\n", b""):
+            # eventlet's own parser would refuse it without a status line
+            self.requestline = self.raw_requestline.rstrip(b"\r\n").decode(
+                "latin-1").replace("\r", "\\r")  # one line in the log
+            self.refuse(BadFraming(_line_problem(self.raw_requestline,
+                                                 "the request line")))
+            return False
         recorder = _LineRecorder(self.rfile)
         self.rfile = recorder
         try:
@@ -223,7 +230,10 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
     def log_access(self, status, sent, seconds):
         """One access log line in eventlet's format; ``sent`` is the
         number of body bytes the client was sent."""
-        client_ip, client_port = self.get_client_address()
+        if getattr(self, "headers", None) is None:  # refused unparsed
+            client_ip, client_port = self.client_address[:2]
+        else:
+            client_ip, client_port = self.get_client_address()
         self.server.log.info(self.server.log_format % {
             "client_ip": client_ip, "client_port": client_port,
             "date_time": self.log_date_time_string(),

@@ -442,3 +442,12 @@ def is_uuid_like(val):
 def list_opts():
     """This module registers no options."""
     return []
+
+
+def database_unreachable(error):
+    """Whether ``error`` says the database cannot be reached (down,
+    restarting, connections cut) rather than that a statement failed."""
+    from sqlalchemy import exc as sa_exc
+    return isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError,
+                              sa_exc.DisconnectionError)) or \
+        bool(getattr(error, "connection_invalidated", False))

@@ -14,12 +14,12 @@ import routes
 import routes.middleware
 import webob.dec
 import webob.exc
-from sqlalchemy import exc as sa_exc
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from glance.common import exception
 from glance.common import request_body
+from glance.common import utils
 from glance.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -429,10 +429,8 @@ def database_unavailable(request, e):
     The pool tests each connection before use, so the service recovers
     by itself once the database answers again.
     """
-    if not isinstance(e, (sa_exc.OperationalError, sa_exc.InterfaceError,
-                          sa_exc.DisconnectionError)):
-        if not getattr(e, "connection_invalidated", False):
-            return None
+    if not utils.database_unreachable(e):
+        return None
     LOG.warning("Database unavailable during %s %s (%s): %s",
                 request.method, request.path,
                 request_id_for(request.environ),

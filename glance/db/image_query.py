@@ -70,6 +70,9 @@ INT_COLUMN_FILTERS = frozenset(("min_ram", "min_disk", "size",
                                 "virtual_size"))
 BOOL_FILTERS = frozenset(("protected", "os_hidden"))
 DATE_FILTERS = frozenset(("created_at", "updated_at"))
+# every filter key that is not a custom property (see filter_clauses)
+BASE_FILTERS = COLUMN_FILTERS | INT_COLUMN_FILTERS | BOOL_FILTERS | \
+    DATE_FILTERS | frozenset(("size_min", "size_max", "tags", "visibility"))
 DATE_OPERATORS = {
     "eq": lambda c, v: c == v, "neq": lambda c, v: c != v,
     "gt": lambda c, v: c > v, "gte": lambda c, v: c >= v,

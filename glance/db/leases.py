@@ -76,6 +76,21 @@ def touch_task(task_id):
         return done.rowcount == 1
 
 
+def give_back_image(image_id, status, heartbeat, margin):
+    """Put an image back to ``queued`` if it is still ``status`` and its
+    ``updated_at`` is still the holder's last ``heartbeat`` (within
+    ``margin``: MySQL may round it to the second); a takeover writes a
+    later stamp, so an image taken over is left to its new holder.
+    Whether it was given back."""
+    with db_session.connection(write=True) as conn:
+        done = conn.execute(sa.update(IMAGE).where(
+            IMAGE.c.id == image_id, IMAGE.c.status == status,
+            common.live(IMAGE.c),
+            IMAGE.c.updated_at < heartbeat + margin,
+        ).values(status="queued", updated_at=_now(conn)))
+        return done.rowcount == 1
+
+
 # --- takeovers ---
 
 def take_over_image(image_id, status, timeout, unsized=False):

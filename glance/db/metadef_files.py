@@ -88,9 +88,16 @@ def load(path=None, merge=False, prefer_new=False, overwrite=False):
         except (OSError, ValueError, exception.Invalid) as e:
             report["errors"].append((filename, str(e)))
             continue
-        with db_session.connection(write=True) as conn:
-            done = _load_namespace(conn, values, contents, merge,
-                                   prefer_new, overwrite)
+        try:
+            with db_session.connection(write=True) as conn:
+                done = _load_namespace(conn, values, contents, merge,
+                                       prefer_new, overwrite)
+        except (exception.Duplicate, exception.Invalid,
+                sa.exc.IntegrityError, sa.exc.DataError) as e:
+            # that namespace is not loaded (its transaction rolled back);
+            # the other files still are
+            report["errors"].append((filename, str(e)))
+            continue
         report["loaded" if done else "skipped"].append(values["namespace"])
     return report
 
@@ -154,6 +161,13 @@ def _load_association(conn, namespace_id, assoc, prefer_new, now):
 
 
 def _load_items(conn, kind, namespace, entries, prefer_new, now):
+    # A name twice in one file: as Glance, the first is loaded and the
+    # second skipped, or with prefer_new written over it.
+    by_name = {}
+    for entry in entries:
+        if entry["name"] not in by_name or prefer_new:
+            by_name[entry["name"]] = entry
+    entries = list(by_name.values())
     table = items.TABLES[kind]
     existing = dict(conn.execute(sa.select(table.c.name, table.c.id).where(
         table.c.namespace_id == namespace["id"])).all())

@@ -16,6 +16,7 @@ Rows are deleted for real, as Glance does.
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from glance.common import exception
 from glance.db import models
 from glance.db import session as db_session
 from glance.domain import metadefs as rules
@@ -39,6 +40,20 @@ def to_row(kind, values):
     return row
 
 
+def shown_definition(definition):
+    """A stored property definition as the API shows it.
+
+    Ours are stored normalized already; Glance's ``load_metadefs`` stores
+    the files' definitions as they are (``"default": 8``), which Glance's
+    API shows through its property model (``"default": "8"``, unknown keys
+    dropped). One that cannot be normalized is shown as stored.
+    """
+    try:
+        return rules.normalize_property(definition)
+    except exception.Invalid:
+        return definition
+
+
 def from_row(kind, row):
     """The item dict of a row."""
     item = {"id": row.id, "namespace_id": row.namespace_id,
@@ -47,9 +62,13 @@ def from_row(kind, row):
     if kind == "object":
         item["required"] = row.required.split(",") if row.required else []
         item["description"] = row.description
-        item["properties"] = row.json_schema or {}
+        properties = row.json_schema or {}
+        if isinstance(properties, dict):
+            properties = {name: shown_definition(value)
+                          for name, value in properties.items()}
+        item["properties"] = properties
     elif kind == "property":
-        item["schema"] = row.json_schema or {}
+        item["schema"] = shown_definition(row.json_schema or {})
     return item
 
 
@@ -84,11 +103,14 @@ def insert_items(conn, kind, namespace, items, now):
 
 
 def item_list(kind, namespace_id):
-    """The items of a namespace, oldest first."""
+    """The items of a namespace in name order (the order Glance's
+    unordered query yields on SQLite and MySQL, which read them through
+    the (namespace_id, name) unique index)."""
     table = TABLES[kind]
     with db_session.connection(write=False) as conn:
         rows = conn.execute(sa.select(table).where(
-            table.c.namespace_id == namespace_id).order_by(table.c.id))
+            table.c.namespace_id == namespace_id).order_by(table.c.name,
+                                                           table.c.id))
         return [from_row(kind, row) for row in rows]
 
 
@@ -100,7 +122,8 @@ def item_list_many(kind, namespace_ids):
         return found
     with db_session.connection(write=False) as conn:
         rows = conn.execute(sa.select(table).where(
-            table.c.namespace_id.in_(list(found))).order_by(table.c.id))
+            table.c.namespace_id.in_(list(found))).order_by(table.c.name,
+                                                            table.c.id))
         for row in rows:
             found[row.namespace_id].append(from_row(kind, row))
     return found

@@ -13,10 +13,12 @@ namespaces. The contents (objects, properties, tags) are in
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from glance.common import exception
 from glance.db import metadef_items as items
 from glance.db import models
 from glance.db import session as db_session
 from glance.domain import metadefs as rules
+from glance.i18n import _
 
 NS = models.MetadefNamespace.__table__
 RT = models.MetadefResourceType.__table__
@@ -27,7 +29,13 @@ _WRITABLE = ("namespace", "display_name", "description", "visibility",
 
 
 def _namespace(row):
-    return {name: getattr(row, name) for name in NS_COLUMNS}
+    """A namespace's dict; a NULL visibility or protected (Glance's
+    load_metadefs writes them for files without them) reads as Glance's
+    domain model reads it: private, not protected."""
+    namespace = {name: getattr(row, name) for name in NS_COLUMNS}
+    namespace["visibility"] = namespace["visibility"] or "private"
+    namespace["protected"] = bool(namespace["protected"])
+    return namespace
 
 
 def _find(conn, name):
@@ -74,11 +82,16 @@ def namespace_list(filters=None, marker=None, limit=None,
             .where(RT.c.name.in_(filters["resource_types"]))))
     with db_session.connection(write=False) as conn:
         if marker is not None:
-            mark = conn.execute(_visible(
-                sa.select(NS).where(NS.c.namespace == marker), project_id,
-                is_admin)).first()
+            mark = _find(conn, marker)
             if mark is None:
                 raise rules.NamespaceNotFound(namespace_name=marker)
+            if conn.execute(_visible(sa.select(NS.c.id).where(
+                    NS.c.id == mark.id), project_id, is_admin)).first() \
+                    is None:
+                # as Glance: a marker one may not see is forbidden (403)
+                raise exception.Forbidden(
+                    _("Forbidding request, metadata definition "
+                      "namespace=%s is not visible.") % marker)
             query = query.where(items.after_marker(NS, keys, mark,
                                                    sort_dir))
         query = query.order_by(*items.order_by(NS, keys, sort_dir))

@@ -29,6 +29,15 @@ cache_policies = [
                 "Remove images from the cache or the queue.",
                 [{"path": "/v2/cache", "method": "DELETE"},
                  {"path": "/v2/cache/{image_id}", "method": "DELETE"}]),
+    # newer than the shared rule, so nothing to deprecate (as in Glance)
+    policy.DocumentedRuleDefault(
+        name="cache_clean", check_str=base.ADMIN, scope_types=["project"],
+        description="Remove invalid and stalled cache files.",
+        operations=[{"path": "/v2/cache/clean", "method": "POST"}]),
+    policy.DocumentedRuleDefault(
+        name="cache_prune", check_str=base.ADMIN, scope_types=["project"],
+        description="Prune the cache down to its maximum size.",
+        operations=[{"path": "/v2/cache/prune", "method": "POST"}]),
 ]
 
 

@@ -112,13 +112,13 @@ def clear(context, target="both"):
 
 
 def prune(context):
-    policy.enforce(context, "manage_image_cache")
+    policy.enforce(context, "cache_prune")
     files, nbytes = pruner.Pruner(get_cache()).run()
     return {"total_files_pruned": files, "total_bytes_pruned": nbytes}
 
 
 def clean(context):
-    policy.enforce(context, "manage_image_cache")
+    policy.enforce(context, "cache_clean")
     files, nbytes = cleaner.Cleaner(get_cache()).run()
     return {"total_files_cleaned": files, "total_bytes_cleaned": nbytes}
 

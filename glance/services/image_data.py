@@ -28,6 +28,8 @@ claim released at once (:func:`release_abandoned`, through
 ``glance.services.recovery``).
 """
 import datetime
+import threading
+import time
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -35,6 +37,7 @@ from oslo_log import log as logging
 from glance import policy
 from glance.common import claims
 from glance.common import exception
+from glance.common import utils
 from glance.db import api as db
 from glance.db import leases
 from glance.domain import images as rules
@@ -48,6 +51,11 @@ from glance import store
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
+
+# a failed upload's give-back while the database is out of reach: how
+# often it is retried, and for how long without a stall timeout
+GIVE_BACK_INTERVAL = 2.0
+GIVE_BACK_MAX_SECONDS = 300
 
 image_data_opts = [
     cfg.IntOpt("saving_stall_timeout", default=300, min=0,
@@ -246,9 +254,14 @@ class Ownership(store.Heartbeat):
 
 
 def _release(ownership):
-    """Give a failed upload's image back to ``queued`` (if still ours)."""
-    ownership.end()
+    """Give a failed upload's image back to ``queued`` (if still ours).
+
+    With the database out of reach (the likely cause of the failure) the
+    claim is kept and the image given back in the background once the
+    database answers, so a retry need not wait for the stall timeout.
+    """
     if ownership.lost:
+        ownership.end()
         return
     try:
         db.image_update(ownership.image_id, {"status": "queued"},
@@ -256,9 +269,51 @@ def _release(ownership):
     except (exception.Conflict, exception.NotFound):
         LOG.info("Image %s was deleted or moved on during its failed "
                  "upload", ownership.image_id)
-    except Exception:  # noqa: BLE001 - keep the original error
+    except Exception as e:  # noqa: BLE001 - keep the original error
+        if utils.database_unreachable(e):
+            _give_back_later(ownership)
+            return
         LOG.exception("Could not put image %s back to queued",
                       ownership.image_id)
+    ownership.end()
+
+
+def _give_back_later(ownership):
+    LOG.warning("Image %s: the database is out of reach; it goes back to "
+                "'queued' when the database answers", ownership.image_id)
+    thread = threading.Thread(target=_give_back, args=(ownership,),
+                              name="give-back-%s" % ownership.image_id,
+                              daemon=True)
+    thread.start()
+    return thread
+
+
+def _give_back(ownership):
+    """Retry giving the image back until the database answers, for as
+    long as a stall takeover would take (which then does it instead)."""
+    timeout = CONF.saving_stall_timeout or GIVE_BACK_MAX_SECONDS
+    deadline = time.monotonic() + timeout
+    margin = datetime.timedelta(seconds=min(1.0, timeout / 2.0))
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(GIVE_BACK_INTERVAL)
+            try:
+                done = leases.give_back_image(
+                    ownership.image_id, ownership.status,
+                    ownership.updated_at, margin)
+            except Exception as e:  # noqa: BLE001 - retried or logged
+                if utils.database_unreachable(e):
+                    continue
+                LOG.exception("Could not put image %s back to queued",
+                              ownership.image_id)
+                return
+            LOG.warning("Image %(id)s %(what)s", {
+                "id": ownership.image_id,
+                "what": "is back to 'queued'" if done else
+                "moved on while the database was out of reach"})
+            return
+    finally:
+        ownership.end()
 
 
 def _check_uploading(context, owner):

@@ -11,6 +11,7 @@ from glance import policy
 from glance.common import exception
 from glance import property_utils
 from glance.db import api as db
+from glance.db import image_query
 from glance.domain import images as rules
 from glance.i18n import _
 from glance import notifier
@@ -33,13 +34,8 @@ def get_image(context, image_id):
     return hide_protected_properties(context, image)
 
 
-# Filters on what every image has (``glance.db.api.image_get_all``);
-# any other filter key is a custom property.
-BASE_FILTERS = frozenset((
-    "visibility", "name", "status", "owner", "disk_format",
-    "container_format", "id", "checksum", "os_hash_value", "os_hash_algo",
-    "protected", "os_hidden", "size_min", "size_max", "tags", "created_at",
-    "updated_at"))
+# Filters on what every image has; any other key is a custom property.
+BASE_FILTERS = image_query.BASE_FILTERS
 
 
 def list_images(context, filters, marker=None, limit=None, sort_key=None,

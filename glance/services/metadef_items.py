@@ -18,6 +18,7 @@ def _namespace(context, name, kind, operation):
 
 
 def _normalize(kind, values):
+    namespaces.refuse_four_byte(values)
     if kind == "object":
         return rules.normalize_object(values)
     if kind == "property":
@@ -29,7 +30,7 @@ def _normalize(kind, values):
 # --- objects and properties (and single tags) ----------------------------
 
 def list_items(context, ns_name, kind):
-    """Every object or property of a namespace, oldest first."""
+    """Every object or property of a namespace, in name order."""
     namespace = _namespace(context, ns_name, kind, "list")
     return db_items.item_list(kind, namespace["id"])
 
@@ -46,7 +47,12 @@ def get_property(context, ns_name, name, resource_type=None):
     namespace = _namespace(context, ns_name, "property", "get")
     if resource_type:
         namespaces.enforce(context, "get_metadef_resource_type", namespace)
-        prefix = _association(namespace, resource_type)["prefix"]
+        try:
+            prefix = _association(namespace, resource_type)["prefix"]
+        except rules.ResourceTypeNotFound:
+            raise rules.ResourceTypeNotFound(
+                _("The metadata definition resource-type with name=%s, "
+                  "was not found.") % resource_type) from None
         if not prefix or not name.startswith(prefix):
             raise rules.PropertyNotFound(
                 _("Property %(name)s does not start with the expected "

@@ -10,6 +10,8 @@ namespace cannot be deleted, nor can anything in it (403).
 Objects, properties, tags and resource types are in
 ``glance.services.metadef_items``.
 """
+import re
+
 from glance import policy
 from glance.common import exception
 from glance.db import metadef_items as db_items
@@ -37,6 +39,27 @@ RULES = {
 }
 
 
+# Characters of four bytes in UTF-8 (MySQL's utf8 cannot store them).
+_FOUR_BYTE = re.compile("[\U00010000-\U0010ffff]")
+
+
+def refuse_four_byte(values):
+    """Glance refuses characters of four UTF-8 bytes in the keys and text
+    values (nested dicts included) of a namespace, object, property or
+    tag it writes: Invalid (400)."""
+    for key, value in values.items():
+        if isinstance(value, dict):
+            refuse_four_byte(value)
+            continue
+        if isinstance(key, str) and _FOUR_BYTE.search(key):
+            raise exception.Invalid(
+                _("Property names can't contain 4 byte unicode."))
+        if isinstance(value, str) and _FOUR_BYTE.search(value):
+            raise exception.Invalid(
+                _("%s can't contain 4 byte unicode characters.")
+                % str(key).title())
+
+
 # --- finding and authorizing -------------------------------------------------
 
 def target(context, namespace=None):
@@ -57,11 +80,34 @@ def is_visible(context, namespace):
         namespace["owner"] == context.project_id
 
 
-def find_namespace(context, name):
-    """The namespace if ``context`` may see it, else NamespaceNotFound."""
-    namespace = db.namespace_get(name)
+_OBJECT_RULES = frozenset(rule for (kind, _op), rule in RULES.items()
+                          if kind == "object")
+
+
+def not_found(name, action=None, missing=True):
+    """The 404 for a namespace that is ``missing`` (else one the caller
+    may not see), worded as Glance words it for ``action``: its namespace
+    show and object routes say a missing namespace "was not found", the
+    show of a hidden one "could not be found", every other route (and
+    the object routes for a hidden one) "Namespace X not found"."""
+    if action == "get_metadef_namespace":
+        if missing:
+            return rules.NamespaceNotFound(namespace_name=name)
+        return rules.NamespaceNotFound(_("The resource could not be found."))
+    if action is None or (missing and action in _OBJECT_RULES):
+        return rules.NamespaceNotFound(namespace_name=name)
+    return rules.NamespaceNotFound(_("Namespace %s not found") % name)
+
+
+def find_namespace(context, name, action=None):
+    """The namespace if ``context`` may see it, else NamespaceNotFound
+    (worded for ``action``, see ``not_found``)."""
+    try:
+        namespace = db.namespace_get(name)
+    except rules.NamespaceNotFound:
+        raise not_found(name, action) from None
     if not is_visible(context, namespace):
-        raise rules.NamespaceNotFound(namespace_name=name)
+        raise not_found(name, action, missing=False)
     return namespace
 
 
@@ -74,13 +120,13 @@ def enforce(context, action, namespace=None):
     if namespace is not None and (
             action == "get_metadef_namespace" or
             not policy.check(context, "get_metadef_namespace", tgt)):
-        raise rules.NamespaceNotFound(namespace_name=namespace["namespace"])
+        raise not_found(namespace["namespace"], action, missing=False)
     raise exception.Forbidden(action=action)
 
 
 def authorized_namespace(context, name, action):
     """The namespace, once ``context`` may see it and do ``action``."""
-    namespace = find_namespace(context, name)
+    namespace = find_namespace(context, name, action)
     enforce(context, action, namespace)
     return namespace
 
@@ -157,6 +203,23 @@ def create_namespace(context, values, contents):
             enforce(context, action)
     values = dict(values)
     values["namespace"] = rules.check_name("namespace", values["namespace"])
+    refuse_four_byte(values)
+    for assoc in contents["associations"]:
+        # as POST .../resource_types checks them (its schema), on every
+        # database (SQLite would store longer ones)
+        for key in ("prefix", "properties_target"):
+            if len(assoc.get(key) or "") > rules.NAME_MAX:
+                raise exception.Invalid(
+                    _("The %(key)s of resource type %(name)s is longer "
+                      "than %(max)d characters.")
+                    % {"key": key, "name": assoc["name"],
+                       "max": rules.NAME_MAX})
+    for obj in contents["objects"]:
+        refuse_four_byte(obj)
+    for name, definition in contents["properties"].items():
+        refuse_four_byte(dict(definition, name=name))
+    for tag in contents["tags"]:
+        refuse_four_byte(tag)
     values.setdefault("owner", context.project_id)
     if not values["owner"]:
         raise exception.Invalid(_("A namespace needs an owner."))
@@ -183,6 +246,7 @@ def update_namespace(context, name, values):
            "owner": values.get("owner") or context.project_id}
     if not new["owner"]:
         raise exception.Invalid(_("A namespace needs an owner."))
+    refuse_four_byte(new)
     return db.namespace_update(namespace["id"], new)
 
 

@@ -84,26 +84,34 @@ def child_pids(pid):
         return sorted(int(p) for p in out.split())
 
 
+def _hex_address(address):
+    host, port = address[:2]
+    return "%s:%04X" % (socket.inet_aton(host)[::-1].hex().upper(), port)
+
+
 def holder_of(pids, client):
     """The pid (of ``pids``) holding the server end of socket ``client``,
-    found in /proc (the connection's inode among their fds); None if
-    none does."""
-    host, port = client.getsockname()[:2]
-    peer = "%s:%04X" % (socket.inet_aton(host)[::-1].hex().upper(), port)
-    inode = None
+    found in /proc (the connection's inode among their fds); None if none
+    does. The /proc/net/tcp line must match both ends and have an inode:
+    a TIME_WAIT line (inode 0) of an earlier connection from the same
+    client port would otherwise hide the live one."""
+    wanted = (_hex_address(client.getpeername()),
+              _hex_address(client.getsockname()))
+    inodes = set()
     with open("/proc/net/tcp") as table:
         for line in table.readlines()[1:]:
             fields = line.split()
-            if fields[2] == peer:
-                inode = fields[9]
-    if inode is None:
-        return None
-    link = "socket:[%s]" % inode
+            if (fields[1], fields[2]) == wanted and fields[9] != "0":
+                inodes.add("socket:[%s]" % fields[9])
     for pid in pids:
         fds = "/proc/%d/fd" % pid
-        for fd in os.listdir(fds):
+        try:
+            names = os.listdir(fds)
+        except OSError:
+            continue
+        for fd in names:
             try:
-                if os.readlink(os.path.join(fds, fd)) == link:
+                if os.readlink(os.path.join(fds, fd)) in inodes:
                     return pid
             except OSError:
                 continue

@@ -144,6 +144,10 @@ def test_transfer_encoding_in_http_1_0(srv):
      "Bare LF in the end of the header section"),
     (b"POST /slow HTTP/1.1\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
      "Bare LF in the request line"),
+    (b"POST /slow HTTP/1.1\rHost: x\r\nContent-Length: 5\r\n\r\nhello",
+     "Bare CR in the request line"),
+    (b"POST /slow\r HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+     "Bare CR in the request line"),
     (b"POST /slow HTTP/1.1\r\nHost: x\r\nX-Note: a\rContent-Length: 5"
      b"\r\n\r\nhello", "Bare CR in a header line"),
     (b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\r\n\r\nhello",

@@ -3,7 +3,8 @@ property the caller may not read matches nothing, so which images come
 back cannot tell its value."""
 import pytest
 
-from tests.functional.apiclient import ADMIN, Api, MEMBER, new_project
+from tests.functional.apiclient import ADMIN, Api, MEMBER, OCTET
+from tests.functional.apiclient import new_project
 
 RULES = """\
 [^x_billing_]
@@ -63,3 +64,29 @@ def test_filter_on_unreadable_property_matches_nothing(srv):
     r = member.get("/v2/images", params={"x_billing_code": "42",
                                          "marker": "no-such-image"})
     assert r.status_code == 400
+
+
+def test_attribute_filters_are_not_property_rules(tmp_path):
+    """With rules for some properties only (no catch-all), filters on the
+    image's own attributes are still filters, never protected guesses."""
+    from tests.functional.server import GlanceServer
+    rules = tmp_path / "protections.conf"
+    rules.write_text(RULES.split("[.*]")[0])
+    server = GlanceServer(tmp_path, flavor="trusted-auth", workers=1, conf={
+        "DEFAULT": {"property_protection_file": str(rules),
+                    "property_protection_rule_format": "roles"}})
+    server.start()
+    try:
+        owner = Api(server.url, new_project("o"), MEMBER)
+        img = owner.create(min_ram=512, min_disk=3, disk_format="raw",
+                           container_format="bare")
+        r = owner.put("/v2/images/%s/file" % img["id"], data=b"x" * 10,
+                      headers={"Content-Type": OCTET})
+        assert r.status_code == 204, r.text
+        for params in ({"min_ram": "512"}, {"min_disk": "3"},
+                       {"size": "10"}, {"size_min": "10"},
+                       {"size_max": "10"}, {"virtual_size": "10"}):
+            assert listed(owner, **params) == [img["id"]], params
+        assert listed(owner, min_ram="256") == []
+    finally:
+        server.stop()

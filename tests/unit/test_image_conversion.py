@@ -11,10 +11,12 @@ from tests import disk_images as di
 
 
 @pytest.fixture
-def qemu(monkeypatch):
-    """Real qemu-img; records the subcommands run; the converted image's
-    database update is recorded instead of written."""
+def qemu(monkeypatch, conf):
+    """Real qemu-img, converting to qcow2; records the subcommands run;
+    the converted image's database update is recorded instead of
+    written."""
     di.need_qemu_img()
+    conf(group="image_conversion", output_format="qcow2")
     calls = []
     real = conversion._run
 
@@ -37,6 +39,12 @@ def staged(tmp_path, data, name="staged"):
     path = tmp_path / name
     path.write_bytes(data)
     return str(path)
+
+
+def test_output_format_defaults_to_raw_as_in_glance():
+    opt = [o for o in conversion.image_conversion_opts
+           if o.name == "output_format"][0]
+    assert opt.default == "raw"
 
 
 def test_raw_converted_to_qcow2(tmp_path, qemu):

@@ -72,6 +72,8 @@ MATRIX = {
     "cache_image":       (True, False, False, False, False),
     "cache_list":        (True, False, False, False, False),
     "cache_delete":      (True, False, False, False, False),
+    "cache_clean":       (True, False, False, False, False),
+    "cache_prune":       (True, False, False, False, False),
     "manage_image_cache": (True, False, False, False, False),
     "stores_info_detail": (True, False, False, False, False),
     "fetch_image_location": (True, False, False, False, False),
@@ -323,7 +325,8 @@ EXPECTED_RULES = {
     "add_member", "get_member", "get_members", "modify_member",
     "delete_member", "manage_image_cache", "get_task", "get_tasks",
     "add_task", "modify_task", "tasks_api_access", "cache_image",
-    "cache_list", "cache_delete", "stores_info_detail", "list_cached_nodes",
+    "cache_list", "cache_delete", "cache_clean", "cache_prune",
+    "stores_info_detail", "list_cached_nodes",
     # the metadefs catalog (glance.policies.metadefs)
     "metadef_default", "metadef_admin", "get_metadef_namespace",
     "get_metadef_namespaces", "modify_metadef_namespace",

@@ -58,7 +58,9 @@ class CacheController:
         return service.prune(req.context)
 
     def clean(self, req):
-        return service.clean(req.context)
+        # Glance answers 200 with no body (the counts are logged)
+        service.clean(req.context)
+        return webob.Response(status=200)
 
     def cache_nodes(self, req, image_id):
         return service.cache_nodes(req.context, image_id)

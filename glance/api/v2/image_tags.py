@@ -1,16 +1,14 @@
 """``/v2/images/{id}/tags/{tag}``: add and remove one tag."""
 from glance.api.v2 import images
-from glance.common import exception
+from glance.api.v2 import schemas
 from glance.common import wsgi
-from glance.i18n import _
 from glance.services import images as service
 
 
 class TagsController:
     def update(self, req, image_id, tag_value):
-        if len(tag_value) > 255:
-            raise exception.Invalid(
-                _("Tag must be at most 255 characters long"))
+        # checked as a one-tag image document, for Glance's message
+        schemas.get_image_schema().validate({"tags": [tag_value]})
         service.add_tag(req.context, image_id, tag_value)
         return wsgi.empty_response()
 

@@ -32,6 +32,10 @@ class Deserializer(wsgi.JSONRequestDeserializer):
             raise webob.exc.HTTPBadRequest(
                 explanation=_("Body expected in request."))
         body = self.from_json(wsgi.read_body(request))
+        if not isinstance(body, (dict, list)):
+            # Glance's words for a body that is neither
+            raise exception.Invalid(
+                _("Unexpected body type. Expected list/dict."))
         if not isinstance(body, dict):
             raise exception.Invalid(_("The body must be a JSON object."))
         for key in self.read_only:
@@ -108,6 +112,16 @@ def namespace_url(name):
     return "%s/%s" % (NAMESPACES_URL, name)
 
 
+def header_safe(url):
+    """``url`` as a header value: as it is when it is Latin-1 (what Glance
+    sends), else percent-encoded UTF-8 (a header cannot carry it raw)."""
+    try:
+        url.encode("latin-1")
+    except UnicodeEncodeError:
+        return urllib.parse.quote(url, safe="/:")
+    return url
+
+
 def render_association(assoc):
     doc = {"name": assoc["name"]}
     _set(doc, "prefix", assoc.get("prefix"))
@@ -122,6 +136,18 @@ def render_resource_type(resource_type):
     return doc
 
 
+# An object's key listing what an answer leaves out (see ``as_given``).
+OMITTED = "omitted_keys"
+
+
+def as_given(obj, given):
+    """Glance answers a create or update with an object as it was given:
+    its ``required`` and ``properties`` appear only if ``given`` (the
+    request's object) had them."""
+    return dict(obj, **{OMITTED: [key for key in ("required", "properties")
+                                  if key not in given]})
+
+
 def render_object(ns_name, obj):
     """An object; one just given in a whole-namespace create has no
     timestamps or links yet."""
@@ -129,6 +155,8 @@ def render_object(ns_name, obj):
     _set(doc, "description", obj.get("description"))
     doc["required"] = list(obj.get("required") or [])
     doc["properties"] = dict(obj.get("properties") or {})
+    for key in obj.get(OMITTED, ()):
+        del doc[key]
     if obj.get("created_at") is not None:
         _timestamps(doc, obj)
         doc["self"] = "%s/objects/%s" % (namespace_url(ns_name),

@@ -26,7 +26,15 @@ class NamespaceController:
         return {"namespaces": namespaces, "next_marker": next_marker}
 
     def create(self, req, values, contents):
-        return service.create_namespace(req.context, values, contents)
+        namespace = service.create_namespace(req.context, values, contents)
+        given = contents.get("objects") or ()
+        if namespace.get("objects") and len(given) == len(
+                namespace["objects"]):
+            namespace["objects"] = [
+                common.as_given(obj, raw if isinstance(raw, dict) else {})
+                for obj, raw in zip(namespace["objects"], given,
+                                    strict=True)]
+        return namespace
 
     def show(self, req, namespace, resource_type=None):
         return service.get_namespace(req.context, namespace, resource_type)
@@ -108,7 +116,8 @@ class ResponseSerializer(common.Serializer):
 
     def create(self, response, namespace):
         self.json(response, common.render_namespace(namespace), 201)
-        response.location = common.namespace_url(namespace["namespace"])
+        response.location = common.header_safe(
+            common.namespace_url(namespace["namespace"]))
 
     def show(self, response, namespace):
         self.json(response, common.render_namespace(namespace))

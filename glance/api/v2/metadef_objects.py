@@ -14,15 +14,17 @@ class ObjectsController:
         return service.list_items(req.context, namespace, "object")
 
     def create(self, req, namespace, body):
-        return service.create_item(req.context, namespace, "object", body)
+        return common.as_given(service.create_item(req.context, namespace,
+                                             "object", body), body)
 
     def show(self, req, namespace, object_name):
         return service.get_item(req.context, namespace, "object",
                                 object_name)
 
     def update(self, req, namespace, object_name, body):
-        return service.update_item(req.context, namespace, "object",
-                                   object_name, body)
+        return common.as_given(service.update_item(req.context, namespace,
+                                             "object", object_name, body),
+                         body)
 
     def delete(self, req, namespace, object_name):
         service.delete_item(req.context, namespace, "object", object_name)

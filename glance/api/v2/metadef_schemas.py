@@ -197,10 +197,12 @@ OBJECT_PROPERTY = _property_schema(require_name=False)
 TAG = schema.Schema("tag", _tag_properties(), required=["name"])
 RESOURCE_TYPE = schema.Schema("resource_type_association",
                               _association_properties(), required=["name"])
-# the body of POST .../tags (not published)
+# the body of POST .../tags (not published); without ``tags`` it would
+# replace the namespace's tags with nothing (Glance answers 500 there)
 TAG_LIST = schema.Schema("tags", {"tags": {"type": "array", "items": {
     "type": "object", "properties": {"name": {"type": "string"}},
-    "required": ["name"], "additionalProperties": False}}})
+    "required": ["name"], "additionalProperties": False}}},
+    required=["tags"])
 
 DOCUMENTS = {
     "namespace": NAMESPACE,

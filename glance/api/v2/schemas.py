@@ -362,8 +362,10 @@ def _task_properties():
     return {
         "id": _string(_("An identifier for the task"),
                       pattern=UUID_PATTERN),
-        "type": _string(_("The type of task represented by this content"),
-                        enum=list(TASK_TYPES)),
+        # keys in Glance's order: an error message prints this schema
+        "type": {"description":
+                 _("The type of task represented by this content"),
+                 "enum": list(TASK_TYPES), "type": "string"},
         "status": _string(_("The current status of this task"),
                           enum=list(TASK_STATUSES)),
         "input": _nullable("object",

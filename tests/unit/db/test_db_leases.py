@@ -5,10 +5,12 @@ import datetime
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from glance.db import api
 from glance.db import leases
 from glance.db import models
+from glance.db import session
 from glance.services import image_data
 from glance.services import image_import
 from tests.functional.server import wait_for
@@ -107,3 +109,21 @@ def test_task_takeover_claimed_once(db):
     assert not leases.take_over_task(task["id"], 1)
     api.task_update(task["id"], {"status": "success"})
     assert not leases.touch_task(task["id"])
+
+
+def test_give_back_only_to_an_untouched_hold(db):
+    margin = datetime.timedelta(seconds=1)
+    image = new_image("saving")
+    stamp = leases.touch_image(image["id"], "saving")
+    assert leases.give_back_image(image["id"], "saving", stamp, margin)
+    assert api.image_get(image["id"])["status"] == "queued"
+    # a later holder's heartbeat (as a takeover writes) keeps its image
+    taken = new_image("saving")
+    old = leases.touch_image(taken["id"], "saving")
+    with session.connection(write=True) as conn:
+        conn.execute(sa.update(models.Image.__table__).where(
+            models.Image.__table__.c.id == taken["id"]).values(
+                updated_at=old + 2 * margin))
+    assert not leases.give_back_image(taken["id"], "saving", old, margin)
+    assert api.image_get(taken["id"])["status"] == "saving"
+    assert not leases.give_back_image(image["id"], "saving", stamp, margin)

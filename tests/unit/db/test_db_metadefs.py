@@ -94,8 +94,11 @@ def test_list_visibility_filters_and_paging(db):
         "tagged", "theirs"]
     assert listing(is_admin=True, sort_dir="desc", marker="tagged") == [
         "public", "mine"]
+    # as Glance: a marker one may not see is forbidden, a missing one 404
+    with pytest.raises(exception.Forbidden):
+        listing(project_id="p1", marker="theirs")
     with pytest.raises(rules.NamespaceNotFound):
-        listing(project_id="p1", marker="theirs")  # not visible to p1
+        listing(project_id="p1", marker="nowhere")
 
 
 def test_list_default_order_is_newest_first(db):

@@ -7,7 +7,7 @@ import importlib
 
 SCENARIOS = {}
 MODULES = ("discovery", "images", "listing", "patching", "members", "tags",
-           "data", "imports", "tasks", "cache", "headers")
+           "data", "imports", "tasks", "cache", "headers", "metadefs")
 
 
 class Scenario:

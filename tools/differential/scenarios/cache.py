@@ -70,3 +70,22 @@ def legacy(s):
         s.admin.request(method, path)
         s.member.request(method, path, step="%s %s as member" % (
             method, path.replace(image, "<image>")))
+
+
+@scenario("cache.maintenance")
+def maintenance(s):
+    """/v2/cache/nodes/{id}, /v2/cache/clean and /v2/cache/prune."""
+    image = s.member.create(name="n", **RAW)
+    s.member.upload(image, b"nodes" * 100)
+    s.admin.get("/v2/cache/nodes/%s" % image, step="nodes uncached")
+    s.member.get("/v2/images/%s/file" % image, step="download (caches)")
+    s.admin.get("/v2/cache/nodes/%s" % image, step="nodes cached")
+    s.member.get("/v2/cache/nodes/%s" % image, step="nodes as member")
+    s.admin.get("/v2/cache/nodes/%s" % ("b" * 8 + "-bbbb-bbbb-bbbb-"
+                                        + "b" * 12), step="nodes missing")
+    s.admin.delete("/v2/cache/nodes/%s" % image, step="DELETE nodes")
+    for action in ("clean", "prune"):
+        s.member.post("/v2/cache/%s" % action, step="%s as member" % action)
+        s.admin.post("/v2/cache/%s" % action, step=action)
+        s.admin.get("/v2/cache/%s" % action, step="GET %s" % action)
+    s.admin.delete("/v2/cache", record=False)

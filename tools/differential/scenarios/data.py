@@ -107,3 +107,32 @@ def stores(s):
     s.admin.delete("/v2/stores/fast/%s" % ("7" * 8 + "-7777-7777-7777-"
                                            + "7" * 12), step="missing image")
     s.admin.get("/v2/stores/fast/%s" % image, step="GET store copy")
+    for method in ("PUT", "POST", "PATCH", "HEAD"):
+        s.admin.request(method, "/v2/stores/fast/%s" % image,
+                        step="%s store copy" % method)
+    queued = s.member.create(name="queued", **RAW)
+    s.admin.delete("/v2/stores/fast/%s" % queued, step="queued image")
+    # two copies: upload to fast, copy-image to cheap
+    two = s.member.create(name="two", **RAW)
+    s.member.upload(two, DATA)
+    s.member.post("/v2/images/%s/import" % two,
+                  json={"method": {"name": "copy-image"},
+                        "stores": ["cheap"]}, step="copy to cheap")
+    s.member.wait_image(two, until=("killed", "deleted"),
+                        check=lambda i: "cheap" in i.get("stores", "")
+                        and "os_glance_import_task" not in i)
+    s.member.get("/v2/images/%s" % two, step="show two copies")
+    s.member.delete("/v2/stores/cheap/%s" % two, step="member deletes one")
+    s.reader.delete("/v2/stores/cheap/%s" % two, step="reader deletes one")
+    s.other.delete("/v2/stores/cheap/%s" % two, step="other deletes one")
+    s.admin.delete("/v2/stores/nowhere/%s" % two,
+                   step="unknown store, two copies")
+    s.admin.delete("/v2/stores/cheap/%s" % two, step="admin deletes one")
+    s.member.get("/v2/images/%s" % two, step="show one copy left")
+    s.member.get("/v2/images/%s/file" % two, step="download one copy left")
+    s.admin.delete("/v2/stores/cheap/%s" % two, step="delete it again")
+    s.admin.delete("/v2/stores/fast/%s" % two, step="delete last copy")
+    s.admin.post("/v2/images/%s/actions/deactivate" % two,
+                 step="deactivate")
+    s.admin.delete("/v2/stores/fast/%s" % two, step="deactivated image")
+    s.admin.delete("/v2/stores/fast/not-a-uuid", step="bad image id")

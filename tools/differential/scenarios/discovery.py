@@ -66,3 +66,25 @@ def not_found(s):
                          ("POST", "/v2/info/usage"), ("GET", "/v2/stores"),
                          ("POST", "/v2/cache"), ("PATCH", "/v2/cache")):
         s.member.request(method, path)
+
+
+@scenario("discovery.methods")
+def methods(s):
+    """Methods an image sub-resource does not have, and the healthcheck."""
+    image = s.member.create(name="m", disk_format="raw",
+                            container_format="bare")
+    base = "/v2/images/%s" % image
+    for method, path in (("POST", base + "/file"), ("DELETE", base + "/file"),
+                         ("PATCH", base + "/file"), ("GET", base + "/stage"),
+                         ("DELETE", base + "/stage"),
+                         ("GET", base + "/import"),
+                         ("PUT", base + "/import"),
+                         ("POST", base + "/tasks"),
+                         ("DELETE", base + "/locations"),
+                         ("POST", base + "/members/" + s.project("p2")),
+                         ("PUT", base + "/actions/deactivate"),
+                         ("DELETE", "/v2/tasks"), ("PUT", "/v2/info/import"),
+                         ("DELETE", "/v2/schemas/image")):
+        s.member.request(method, path)
+    s.anon.get("/healthcheck", step="healthcheck")
+    s.anon.head("/healthcheck", step="HEAD healthcheck")

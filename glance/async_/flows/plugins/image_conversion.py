@@ -1,8 +1,9 @@
 """The ``image_conversion`` import plugin: qemu-img convert.
 
-Converts the staged data to ``[image_conversion] output_format`` (qcow2
-by default) with ``qemu-img`` (Debian's qemu-utils) and sets the image's
-``disk_format`` to it. The converted file replaces the staged one.
+Converts the staged data to ``[image_conversion] output_format`` (raw
+by default, as in Glance) with ``qemu-img`` (Debian's qemu-utils) and
+sets the image's ``disk_format`` to it. The converted file replaces the
+staged one.
 
 qemu-img must never parse a file it should not, so, as Glance does,
 every step is checked before the next one runs:
@@ -39,7 +40,7 @@ CONF = cfg.CONF
 CONF.import_group("image_format", "glance.common.config")
 
 image_conversion_opts = [
-    cfg.StrOpt("output_format", default="qcow2",
+    cfg.StrOpt("output_format", default="raw",
                choices=("qcow2", "raw", "vmdk"),
                help=_("Disk format imported images are converted to.")),
 ]
