@@ -10,7 +10,7 @@ file, with the cold-read limit printed beside it; then a hit with the
 cache file dropped from the page cache against sendfile of a copy of the
 bytes just written with O_DIRECT; then a hit from the page cache. Each
 figure is paired with a fresh measure of its limit, and comes with the
-server's CPU per GiB; the server's memory (RSS of all its processes) is
+server's CPU per GiB; the server's memory (RSS and PSS of its processes) is
 printed after start-up and each run. Then times ``ImageCache.prune``
 over ``--entries`` cache entries in-process. ``--direct-io`` runs
 glance-api with ``data_direct_io = True``. Run: ``python -m benchmarks
@@ -167,8 +167,7 @@ def report(args, runs, prune, memory):
     print("  prune over %d entries: %.3f s (removed %d files, %d bytes; "
           "filling the cache took %.1f s)" % (args.entries, seconds,
                                               removed, freed, filled))
-    print("  server memory (RSS of all its processes, MiB): %s" % ", ".join(
-        "%s %.0f" % item for item in memory))
+    print(datapath.format_memory(memory))
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ glance-api (2 workers, SQLite, trusted identity headers)
     page cache against sendfile of a cached file; then ``--clients``
     concurrent downloads of a ``--small-mib`` image: all must complete;
     aggregate MiB/s and the slowest and fastest client (fairness). The
-    server's memory (RSS of the parent and its workers) is printed after
-    start-up and after each workload.
+    server's memory (RSS and PSS of the parent and its workers) is
+    printed after start-up and after each workload.
 
 Each figure is the median of ``--repeat`` runs (all runs are printed).
 Each upload and download is paired with a fresh measure of its limit
@@ -315,17 +315,27 @@ def _download(server, file_path, size, limit):
 
 
 def server_memory_mib(server):
-    """RSS (MiB) of the server's processes: the parent and its workers."""
-    total = 0
+    """(RSS, PSS) in MiB of the server's processes: the parent and its
+    workers. The RSS sum counts the pages they share once per process;
+    PSS divides each shared page among its sharers (the memory used)."""
+    totals = {"Rss": 0, "Pss": 0}
     for pid in [server.pid] + loadgen._children(server.pid):
         try:
-            with open("/proc/%d/status" % pid) as f:
+            with open("/proc/%d/smaps_rollup" % pid) as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
+                    key = line.split(":", 1)[0]
+                    if key in totals:
+                        totals[key] += int(line.split()[1])
         except OSError:
             continue
-    return total / 1024.0
+    return totals["Rss"] / 1024.0, totals["Pss"] / 1024.0
+
+
+def format_memory(memory):
+    """The memory line of a report: (label, (rss, pss)) pairs."""
+    return "  server memory (MiB, RSS sum / PSS sum of its processes): " + \
+        ", ".join("%s %.0f/%.0f" % (label, rss, pss)
+                  for label, (rss, pss) in memory)
 
 
 def _figures():
@@ -459,8 +469,7 @@ def report(args, limits, figures, conc, memory):
               conc["cpu_per_gib"]))
     for error in conc["errors"][:5]:
         print("    error: %s" % error)
-    print("  server memory (RSS of all its processes, MiB): %s" % ", ".join(
-        "%s %.0f" % item for item in memory))
+    print(format_memory(memory))
 
 
 def main(argv=None):

@@ -7,6 +7,7 @@ described in :mod:`glance.common.server`. :class:`PosixServer` binds
 generations and reloads, signals, reaping, the drain deadlines, the
 watchdog, and the janitors releasing a dead worker's claims.
 """
+import gc
 import os
 import signal
 import time
@@ -234,15 +235,20 @@ class PosixServer(BaseServer):
         """Fork; the child runs ``child()`` (which never returns) with the
         supervisor's signals blocked until it installs its own."""
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SUPERVISOR_SIGNALS)
+        # What the child inherits is out of its collector's reach: the
+        # pages stay shared, and full collections do not walk them.
+        gc.freeze()
         try:
             pid = os.fork()
         except OSError:
+            gc.unfreeze()
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             LOG.exception("Could not fork")
             return None
         if pid == 0:
             self._signal_mask = mask
             child()
+        gc.unfreeze()  # the supervisor's own garbage is still collected
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         return pid
 
@@ -425,6 +431,9 @@ class PosixServer(BaseServer):
                 self._boot_errors.report(reason)
             return WORKER_BOOT_ERROR
         self.worker = self.make_worker(slot)
+        # the app lives as long as the worker: keep full collections,
+        # which pause every request in the worker, off it
+        gc.freeze()
         self.worker.run(parent=parent)
         return 0
 

@@ -67,9 +67,14 @@ def get_socket(default_port):
 
 
 def tune_socket(sock):
-    """Apply backlog and TCP keepalive settings to a listening socket."""
+    """Apply backlog, TCP keepalive and no-delay settings to a listening
+    socket (its connections inherit them)."""
     sock.listen(CONF.backlog)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    # A response goes out in two writes when its body is larger than the
+    # write buffer (the head, then the body): with Nagle's algorithm the
+    # body waits for the client's delayed ACK of the head, 40 ms a time.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if hasattr(socket, "TCP_KEEPIDLE"):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE,
                         CONF.tcp_keepidle)

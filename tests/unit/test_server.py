@@ -157,6 +157,21 @@ def test_get_socket_ipv6_options(conf):
                 == o[1] and o[0] == socket.SOL_SOCKET]
 
 
+def test_connections_are_not_delayed_by_nagle(conf):
+    """A head and a body written apart must not wait for the client's
+    delayed ACK: accepted connections have TCP_NODELAY (inherited from
+    the listening socket)."""
+    conf(bind_host="127.0.0.1", bind_port=0)
+    listener = socket_mod.get_socket(9292)
+    try:
+        client = socket.create_connection(listener.getsockname()[:2])
+        conn, _addr = listener.accept()
+        with client, conn:
+            assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        listener.close()
+
+
 def test_get_socket_retries_while_in_use_then_fails(conf):
     sock = mock.Mock()
     sock.bind.side_effect = OSError(errno.EADDRINUSE, "in use")
@@ -1365,3 +1380,24 @@ def test_chunked_request_body_reads_into_a_buffer():
     count = body.readinto(buffer)
     assert bytes(buffer[:count]) == b"hello world"
     assert body.readinto(buffer) == 0
+
+
+def test_a_child_inherits_a_frozen_heap_the_supervisor_does_not(posix):
+    """The child's collector leaves what it inherits alone (the pages
+    stay shared with the supervisor); the supervisor's is unfrozen."""
+    import gc
+    read_end, write_end = os.pipe()
+
+    def child():
+        os.write(write_end, b"%d" % gc.get_freeze_count())
+        os._exit(0)
+
+    pid = posix._fork(child)
+    os.close(write_end)
+    try:
+        inherited = int(os.read(read_end, 64))
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+    assert inherited > 1000
+    assert gc.get_freeze_count() == 0
