@@ -24,7 +24,11 @@ a Content-Length that is not digits, more than one Content-Length (even
 with equal values: RFC 9112 section 6.3 lets a server refuse them, and
 no real client sends two), Transfer-Encoding together with
 Content-Length or in an HTTP/1.0 request, and a Transfer-Encoding whose
-last coding is not chunked.
+last coding is not chunked. The lines of a chunked body are checked as
+they are read (:class:`ChunkLines`): a size line that is not hex digits
+(and an extension) ending in CRLF, anything but CRLF after a chunk's
+data, a trailer line with a bare CR or LF refuse the body (400) and
+close the connection.
 
 This module is the one place that relies on eventlet.wsgi's private
 parts; :func:`check_internals` (run by the unit tests) names any an
@@ -287,8 +291,19 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
 class RequestBody(eventlet.wsgi.Input):
     """eventlet's request body, with ``readinto``: an upload is received
     straight into the caller's (reused) buffer instead of a new bytes
-    object per read that is then copied. eventlet.wsgi makes its bodies
+    object per read that is then copied; and with the lines of a chunked
+    body checked (:class:`ChunkLines`). eventlet.wsgi makes its bodies
     from the module's ``Input``, which the server sets to this class."""
+
+    _chunk_lines = None
+
+    def _chunked_read(self, rfile, length=None, use_readline=False):
+        # eventlet reads the chunks' data from self.rfile and their lines
+        # (size, the CRLF after the data, trailers) from ``rfile``
+        if self._chunk_lines is None:
+            self._chunk_lines = ChunkLines(rfile)
+        return super()._chunked_read(self._chunk_lines, length,
+                                     use_readline)
 
     def readinto(self, buffer):
         view = memoryview(buffer).cast("B")
@@ -299,6 +314,45 @@ class RequestBody(eventlet.wsgi.Input):
         got = self._do_read(
             lambda n: view[:self.rfile.readinto(view[:n])], len(view))
         return len(got)
+
+
+class ChunkLines:
+    """The lines of a chunked body, checked as RFC 9112 (section 7.1)
+    writes them: eventlet's reader would take ``5\\n`` or `` +5`` for a
+    size and skip whatever follows a chunk's data up to the next LF, so
+    a body could end where a proxy in front of us reads on, and the rest
+    be taken for another request (request smuggling). A line that is not
+    as it must be raises eventlet's ChunkReadError: the body is refused
+    (400) and the connection closed.
+    """
+
+    SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}(?:[ \t]*;[^\r\n]*)?\r\n")
+
+    def __init__(self, rfile):
+        self.rfile = rfile
+        self.expect = "size"   # then "crlf" (after data) or "trailer"
+
+    def readline(self, size=-1):
+        line = self.rfile.readline(eventlet.wsgi.MAX_HEADER_LINE)
+        if self.expect == "size":
+            if not self.SIZE.fullmatch(line):
+                raise eventlet.wsgi.ChunkReadError(
+                    "invalid chunk size line %r" % line[:40])
+            size = int(line.split(b";", 1)[0], 16)
+            self.expect = "crlf" if size else "trailer"
+        elif self.expect == "crlf":
+            if line != b"\r\n":
+                raise eventlet.wsgi.ChunkReadError(
+                    "chunk data longer than its size (%r)" % line[:40])
+            self.expect = "size"
+        elif self.expect == "trailer":
+            if not line.endswith(b"\r\n") or b"\r" in line[:-2] or \
+                    b"\n" in line[:-2]:
+                raise eventlet.wsgi.ChunkReadError(
+                    "invalid trailer line %r" % line[:40])
+            if line == b"\r\n":
+                self.expect = "done"
+        return line
 
 
 class ResponseMeter:
@@ -513,6 +567,8 @@ def check_internals():
         (eventlet.wsgi.HttpProtocol, "handle_one_request"),
         (eventlet.wsgi.HttpProtocol, "handle_one_response"),
         (eventlet.wsgi.Input, "_do_read"),
+        (eventlet.wsgi.Input, "_chunked_read"),
+        (eventlet.wsgi, "ChunkReadError"),
         (eventlet.wsgi, "STATE_IDLE"),
         (eventlet.wsgi, "MAX_HEADER_LINE"),
         (eventlet.wsgi, "Input"),

@@ -173,6 +173,29 @@ def test_refusal_is_logged(srv):
     assert "Traceback" not in log
 
 
+# --- chunk lines -----------------------------------------------------------
+# The body's lines are checked too: eventlet alone would take each of these
+# bodies as ending where a proxy in front could read on, and then serve the
+# request that follows (SMUGGLED). The app here does not read the body, so
+# the check happens when the server discards it: the answer has gone, and
+# the connection is closed instead of serving what follows.
+
+@pytest.mark.parametrize("body", [
+    b"5\nhello\r\n0\r\n\r\n",            # bare LF after the size
+    b"+5\r\nhello\r\n0\r\n\r\n",         # a sign int() accepts
+    b" 5\r\nhello\r\n0\r\n\r\n",         # leading whitespace
+    b"5\r\nhelloXX\r\n0\r\n\r\n",        # data longer than its size
+    b"5\r\nhello\n0\r\n\r\n",             # bare LF after the data
+    b"5\r\nhello\r\n0\r\nX-T: a\nb\r\n\r\n",  # bare LF in a trailer
+])
+def test_malformed_chunk_lines_end_the_connection(srv, body):
+    data = head("Transfer-Encoding: chunked") + body
+    answer, closed = exchange(srv, data + SMUGGLED)
+    assert len(STATUS_LINE.findall(answer)) <= 1, answer
+    assert closed, "the connection stayed open: %r" % answer
+    assert srv.log_text().count("chunked encoding error") >= 1
+
+
 # --- what must keep working --------------------------------------------------
 
 def test_keep_alive_serves_requests_in_a_row(srv):

@@ -73,15 +73,19 @@ def download(api, image_id, **kw):
     return api.get("/v2/images/%s/file" % image_id, **kw)
 
 
-def raw_upload(server, api, image_id, body, length=None, chunked=False):
-    """A socket that has sent the request line, headers and ``body``."""
+def raw_upload(server, api, image_id, body, length=None, chunked=False,
+               framed=False):
+    """A socket that has sent the request line, headers and ``body``
+    (chunked: the start of one chunk longer than ``body``, unless the
+    body is ``framed`` already)."""
     sock = socket.create_connection((server.host, server.port))
     lines = ["PUT /v2/images/%s/file HTTP/1.1" % image_id,
              "Host: %s:%d" % (server.host, server.port),
              "Content-Type: %s" % OCTET]
     if chunked:
         lines.append("Transfer-Encoding: chunked")
-        body = b"%x\r\n" % (len(body) + 1000) + body   # a chunk cut short
+        if not framed:   # a chunk cut short
+            body = b"%x\r\n" % (len(body) + 1000) + body
     else:
         lines.append("Content-Length: %d" % length)
     lines += ["X-Identity-Status: Confirmed",
@@ -143,6 +147,21 @@ def test_chunked_upload(srv, p1):
     got = p1.image(img["id"])
     assert got["size"] == len(expected) and got["checksum"] == md5(expected)
     assert download(p1, img["id"]).content == expected
+
+
+def test_upload_with_malformed_chunk_lines_400(srv, p1):
+    """A chunk longer than its size line says: refused, nothing stored
+    (eventlet alone would drop the extra bytes and store the rest)."""
+    img = new_image(p1)
+    sock = raw_upload(srv, p1, img["id"],
+                      b"5\r\nhelloXX\r\n5\r\nworld\r\n0\r\n\r\n",
+                      chunked=True, framed=True)
+    with sock:
+        sock.settimeout(10)
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert p1.image(img["id"])["status"] == "queued"
+    assert img["id"] not in stored(srv)
 
 
 def test_zero_byte_upload(p1):
