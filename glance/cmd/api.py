@@ -88,6 +88,8 @@ def check_database():
     with _naming_the_database():
         with session.connection(write=False) as conn:
             conn.exec_driver_sql("SELECT 1")
+        if not session.is_sqlite():   # SQLite was migrated at start
+            _migration_function("warn_if_behind")()
 
 
 def clean_staging():

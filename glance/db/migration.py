@@ -16,6 +16,7 @@ from alembic import command
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
 from alembic import script as alembic_script
+from oslo_log import log as logging
 
 from glance.db import session as db_session
 from glance.db.migrations import from_glance
@@ -24,6 +25,7 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                               "migrations")
 
 AdoptionError = from_glance.AdoptionError
+LOG = logging.getLogger(__name__)
 
 
 def alembic_cfg(connection=None):
@@ -78,9 +80,24 @@ def ensure_schema():
     """Migrate the embedded SQLite database if needed; nothing for servers.
 
     A database server is migrated by the operator (``glance-manage db
-    sync``), never behind their back.
+    sync``), never behind their back (see :func:`warn_if_behind`).
     """
     if not db_session.is_sqlite():
         return
     if needs_upgrade():
         db_sync()
+
+
+def warn_if_behind():
+    """Log a warning saying what to run if the database is not at the
+    code's revision (a Glance database not adopted yet, or an older one
+    of ours): glance-api serves it as it is."""
+    heads = db_heads()
+    if heads == (head_version(),):
+        return
+    LOG.warning("The database is at %(what)s %(heads)s, not at this "
+                "service's revision %(head)s: run 'glance-manage db sync'",
+                {"what": "OpenStack Glance's revision"
+                 if from_glance.is_glance(heads) else "revision",
+                 "heads": ", ".join(heads) or "none (empty)",
+                 "head": head_version()})

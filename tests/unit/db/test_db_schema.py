@@ -28,3 +28,16 @@ def test_ensure_schema_leaves_servers_alone(db, backend, monkeypatch):
     monkeypatch.setattr(migration, "db_sync", lambda *a: calls.append(a))
     migration.ensure_schema()
     assert calls == []
+
+
+def test_a_database_behind_is_named(db, monkeypatch, caplog):
+    """A database not at our revision (say, Glance's, not adopted yet)
+    is named with what to run (glance-api's workers check at boot)."""
+    caplog.set_level("WARNING", logger="glance.db.migration")
+    migration.warn_if_behind()
+    assert "db sync" not in caplog.text   # at head
+    monkeypatch.setattr(migration, "db_heads",
+                        lambda: ("2024_1_contract01",))
+    migration.warn_if_behind()
+    assert "OpenStack Glance's revision 2024_1_contract01" in caplog.text
+    assert "run 'glance-manage db sync'" in caplog.text
