@@ -92,12 +92,12 @@ def warn_if_behind():
     """Log a warning saying what to run if the database is not at the
     code's revision (a Glance database not adopted yet, or an older one
     of ours): glance-api serves it as it is."""
-    heads = db_heads()
-    if heads == (head_version(),):
+    heads, head = db_heads(), head_version()
+    if heads == (head,):
         return
     LOG.warning("The database is at %(what)s %(heads)s, not at this "
                 "service's revision %(head)s: run 'glance-manage db sync'",
                 {"what": "OpenStack Glance's revision"
                  if from_glance.is_glance(heads) else "revision",
                  "heads": ", ".join(heads) or "none (empty)",
-                 "head": head_version()})
+                 "head": head})

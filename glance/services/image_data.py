@@ -281,11 +281,9 @@ def _release(ownership):
 def _give_back_later(ownership):
     LOG.warning("Image %s: the database is out of reach; it goes back to "
                 "'queued' when the database answers", ownership.image_id)
-    thread = threading.Thread(target=_give_back, args=(ownership,),
-                              name="give-back-%s" % ownership.image_id,
-                              daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=_give_back, args=(ownership,),
+                     name="give-back-%s" % ownership.image_id,
+                     daemon=True).start()
 
 
 def _give_back(ownership):

@@ -27,13 +27,12 @@ class NamespaceController:
 
     def create(self, req, values, contents):
         namespace = service.create_namespace(req.context, values, contents)
-        given = contents.get("objects") or ()
-        if namespace.get("objects") and len(given) == len(
-                namespace["objects"]):
-            namespace["objects"] = [
-                common.as_given(obj, raw if isinstance(raw, dict) else {})
-                for obj, raw in zip(namespace["objects"], given,
-                                    strict=True)]
+        given = {raw.get("name"): raw for raw in contents.get("objects") or ()
+                 if isinstance(raw, dict)}
+        namespace["objects"] = [
+            common.as_given(obj, given[obj["name"]])
+            if obj.get("name") in given else obj
+            for obj in namespace.get("objects") or ()]
         return namespace
 
     def show(self, req, namespace, resource_type=None):
