@@ -317,8 +317,11 @@ def write_image(context, image, data, size=None, store_id=None,
         with _store_errors():
             url, written, checksum, multihash, metadata = _add(
                 context, image["id"], stream, store_id, algo)
-    except BaseException:
-        if not stream.abandoned:
+    except BaseException as e:
+        # what is already under the image's name (a Duplicate) is another
+        # write's, maybe recorded as a location: not this one's to remove
+        duplicate = isinstance(e.__cause__, glance_store.Duplicate)
+        if not stream.abandoned and not duplicate:
             discard_leftover_data(image["id"], store_id)
         raise
     location = {"url": url, "metadata": metadata or {}}

@@ -90,6 +90,26 @@ def test_refused_copy_fails_the_whole_copy(monkeypatch):
     assert done == [("slow", False)]
 
 
+def test_copy_to_a_store_holding_the_image_writes_nothing(monkeypatch):
+    """A copy that waited for an earlier copy's lock finds its store done:
+    it succeeds without writing (a write would hit the earlier copy's
+    file)."""
+    done = []
+    work = types.SimpleNamespace(
+        image_id="img", context=None, all_must_succeed=True,
+        store_done=lambda store_id, ok: done.append((store_id, ok)))
+
+    def no_io(*args, **kwargs):
+        raise AssertionError("no read or write expected")
+
+    monkeypatch.setattr(store, "read_image", no_io)
+    monkeypatch.setattr(store, "write_image", no_io)
+    sources = [{"url": "file:///fast/img", "metadata": {"store": "fast"}},
+               {"url": "file:///slow/img", "metadata": {"store": "slow"}}]
+    assert flow._copy_to(work, {"size": 1}, sources, "slow") is True
+    assert done == [("slow", True)]
+
+
 def test_format_changed_during_the_import_not_activated(env, ctx,
                                                        monkeypatch):
     # An uninspected 'ova' import whose image is declared a bare disk

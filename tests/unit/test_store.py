@@ -224,6 +224,19 @@ def test_source_error_removes_partial_data(file_store):
     assert files(file_store) == []
 
 
+def test_data_already_in_the_store_is_left_alone(file_store):
+    """A second write under the image's name (a copy racing an earlier
+    one) is refused, and the first write's file, which its location
+    points at, stays as it was."""
+    image = new_image()
+    first = store.write_image(None, image, [b"first data"])
+    with pytest.raises(exception.Conflict, match="already exists"):
+        store.write_image(None, image, [b"second"])
+    assert files(file_store) == [image["id"]]
+    assert (file_store / image["id"]).read_bytes() == b"first data"
+    assert first["url"].endswith(image["id"])
+
+
 # --- format inspection ---
 
 def test_qcow2_virtual_size(file_store):

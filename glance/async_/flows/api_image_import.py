@@ -380,6 +380,12 @@ def _copy(work, image):
 
 def _copy_to(work, image, sources, store_id):
     error = None
+    if store_id in _stores_of(sources):
+        # an earlier copy, whose lock this one waited for, did it
+        LOG.info("Image %(id)s is in store %(store)s already",
+                 {"id": work.image_id, "store": store_id})
+        work.store_done(store_id, ok=True)
+        return True
     notifier.image_prepare(image, store_id)
     for source in sources:
         try:
@@ -408,6 +414,10 @@ def _copy_to(work, image, sources, store_id):
             "store %(store)s: %(err)s") % {"store": store_id,
                                            "err": error}) from error
     return False
+
+
+def _stores_of(locations):
+    return {(loc.get("metadata") or {}).get("store") for loc in locations}
 
 
 # --- the end ---
