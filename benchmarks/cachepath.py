@@ -25,6 +25,7 @@ import time
 
 from benchmarks import datapath
 from benchmarks import loadgen
+from benchmarks import memwarm
 from tests.functional.server import GlanceServer
 
 MiB = datapath.MiB
@@ -105,9 +106,18 @@ def main(argv=None):
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--entries", type=int, default=10000)
+    parser.add_argument("--no-ballast", action="store_true",
+                        help="leave the free memory free (see "
+                             "benchmarks/memwarm.py)")
     parser.add_argument("--direct-io", action="store_true",
                         help="run glance-api with data_direct_io = True")
     args = parser.parse_args(argv)
+    with memwarm.for_benchmark(args.no_ballast) as ballast:
+        print(ballast, flush=True)
+        return run_benchmark(args)
+
+
+def run_benchmark(args):
     with tempfile.TemporaryDirectory(prefix="cachepath-") as tmp:
         path = os.path.join(tmp, "image.img")
         datapath.make_file(path, args.size_mib * MiB)

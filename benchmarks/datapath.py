@@ -23,6 +23,10 @@ glance-api (2 workers, SQLite, trusted identity headers)
     aggregate MiB/s and the slowest and fastest client (fairness). The
     server's memory (RSS and PSS of the parent and its workers) is
     printed after start-up and after each workload.
+Glance 33 (``--glance33``)
+    then the same workloads on real Glance 33 under uWSGI (2 processes,
+    file store, SQLite; ``benchmarks/datapath_glance33.py``): its MiB/s,
+    ratios, CPU s/GiB and memory beside ours, in the same run.
 
 Each figure is the median of ``--repeat`` runs (all runs are printed).
 Each upload and download is paired with a fresh measure of its limit
@@ -41,7 +45,9 @@ import threading
 import time
 import urllib.parse
 
+from benchmarks import datapath_glance33
 from benchmarks import loadgen
+from benchmarks import memwarm
 from tests.functional.server import GlanceServer
 
 MiB = 1024 * 1024
@@ -361,7 +367,10 @@ def cold_sendfile_seconds(data, near):
 
 
 def server_datadir(server):
-    return server.conf["glance_store"]["filesystem_store_datadir"]
+    """The directory of the server's (default) file store."""
+    # with several stores (Glance 33's, --glance33) each has its group
+    backend = server.conf["glance_store"].get("default_backend")
+    return server.conf[backend or "glance_store"]["filesystem_store_datadir"]
 
 
 def evict(path):
@@ -480,9 +489,21 @@ def main(argv=None):
     parser.add_argument("--small-mib", type=int, default=64)
     parser.add_argument("--direct-io", action="store_true",
                         help="run glance-api with data_direct_io = True")
+    parser.add_argument("--no-ballast", action="store_true",
+                        help="leave the free memory free (see "
+                             "benchmarks/memwarm.py)")
+    parser.add_argument("--glance33", action="store_true",
+                        help="then the same workloads on Glance 33 under "
+                             "uWSGI (benchmarks/datapath_glance33.py)")
     parser.add_argument("--dir", default=None,
                         help="temporary directory (default: the system's)")
     args = parser.parse_args(argv)
+    with memwarm.for_benchmark(args.no_ballast) as ballast:
+        print(ballast, flush=True)
+        return run_benchmark(args)
+
+
+def run_benchmark(args):
     with tempfile.TemporaryDirectory(prefix="datapath-",
                                      dir=args.dir) as tmp:
         path = os.path.join(tmp, "image.img")
@@ -497,21 +518,43 @@ def main(argv=None):
                                    os.path.join(tmp, "images")}})
         try:
             limits = measure_limits(path, data, sendfile_url, args.repeat)
-            memory = []
-            with server:
-                memory.append(("started", server_memory_mib(server)))
-                figures = measure_daemon(server, path, data, sendfile_url,
-                                         args.repeat, memory)
-                conc = measure_concurrent(server, tmp, args.clients,
-                                          args.small_mib)
-                memory.append(("after concurrent downloads",
-                               server_memory_mib(server)))
-                time.sleep(2)
-                memory.append(("idle 2 s later", server_memory_mib(server)))
+            figures, conc, memory = run_workloads(
+                server, tmp, path, data, sendfile_url, args)
+            if args.glance33:
+                glance33 = run_workloads(
+                    datapath_glance33.glance33_server(tmp, _log), tmp, path,
+                    data, sendfile_url, args,
+                    check=datapath_glance33.check_round_trip)
         finally:
             sendfile_server.close()
     report(args, limits, figures, conc, memory)
+    if args.glance33:
+        datapath_glance33.report(args, (figures, conc, memory), glance33,
+                                 _median)
     return 0
+
+
+def run_workloads(server, tmp, path, data, sendfile_url, args, check=None):
+    """(figures, concurrent, memory) of the workloads on ``server``,
+    started and stopped here; ``check(server, HEADERS)`` first, if
+    given."""
+    memory = []
+    with server:
+        memory.append(("started", server_memory_mib(server)))
+        if check:
+            check(server, HEADERS)
+        figures = measure_daemon(server, path, data, sendfile_url,
+                                 args.repeat, memory)
+        conc = measure_concurrent(server, tmp, args.clients, args.small_mib)
+        memory.append(("after concurrent downloads",
+                       server_memory_mib(server)))
+        time.sleep(2)
+        memory.append(("idle 2 s later", server_memory_mib(server)))
+    return figures, conc, memory
+
+
+def _log(message):
+    print("# " + message, flush=True)
 
 
 if __name__ == "__main__":

@@ -191,9 +191,12 @@ class Router:
     def __init__(self, mapper):
         mapper.redirect("", "/")
         self.map = mapper
-        # No '_method' overrides: they would parse form bodies.
+        # No '_method' overrides: they would parse form bodies. Not a
+        # singleton: nothing here reads routes' per-thread request
+        # config, and keeping it costs green-thread-local lookups.
         self._router = routes.middleware.RoutesMiddleware(
-            self._dispatch, self.map, use_method_override=False)
+            self._dispatch, self.map, use_method_override=False,
+            singleton=False)
 
     @classmethod
     def factory(cls, global_conf, **local_conf):

@@ -1,9 +1,11 @@
 """glance.common.filewriter: files written through mapped windows of
 the page cache (the default) or with O_DIRECT, and the hashing copy
 loop."""
+import array
 import errno
 import hashlib
 import io
+import mmap
 import os
 
 import pytest
@@ -222,6 +224,34 @@ def test_mapped_writes_cross_windows_and_are_cut_on_finish(tmp_path,
         assert mapped_windows(path) == []
     assert path.read_bytes() == b"".join(parts)
     assert in_page_cache(path)
+
+
+def test_mapped_writes_take_every_kind_of_buffer(tmp_path, monkeypatch):
+    # bytes and writable buffers are copied with the GIL released, the
+    # rest (a read-only slice, another item size) by slice assignment
+    monkeypatch.setattr(filewriter.MappedFile, "WINDOW", 2 * 4096)
+    raw = os.urandom(30_000)
+    parts = [raw[:5000], bytearray(raw[5000:9000]),
+             memoryview(raw)[9000:17000], array.array("i", raw[17000:21000]),
+             memoryview(bytearray(raw[21000:]))[:5000], raw[26000:]]
+    path = tmp_path / "f"
+    with filewriter.create(str(path)) as f:
+        for part in parts:
+            assert f.write(part) == memoryview(part).nbytes
+    assert path.read_bytes() == raw
+    assert mapped_windows(path) == []
+
+
+def test_populating_a_window_reports_the_kernels_error(tmp_path,
+                                                       monkeypatch):
+    monkeypatch.setattr(filewriter, "MADV_POPULATE_WRITE", 0x7fff)
+    with open(tmp_path / "f", "w+b") as f:
+        f.truncate(4096)
+        window = mmap.mmap(f.fileno(), 4096)
+        with pytest.raises(OSError) as caught:
+            filewriter._populate(window)
+        assert caught.value.errno == errno.EINVAL
+        window.close()  # nothing of the call still holds the mapping
 
 
 def test_a_file_open_for_writing_only_is_written_by_write(tmp_path):

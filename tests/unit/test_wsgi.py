@@ -84,6 +84,14 @@ def test_unknown_path_is_404():
     assert call("/nothing/here").status_int == 404
 
 
+def test_the_empty_path_redirects_to_the_root():
+    req = webob.Request.blank("/v2", script_name="/v2")
+    req.path_info = ""
+    resp = req.get_response(make_app())
+    assert resp.status_int == 302
+    assert resp.location.endswith("/v2/")
+
+
 @pytest.mark.parametrize("path,method,allowed", [
     ("/items", "PUT", "GET, POST"),
     ("/items", "DELETE", "GET, POST"),
