@@ -65,9 +65,13 @@ class Scoreboard:
     def least_connections(self):
         """The fewest open connections of a serving worker (None if no
         worker is serving)."""
-        loads = [conns for _pid, state, conns in self.workers()
-                 if state == SERVING]
+        loads = self.serving_loads()
         return min(loads) if loads else None
+
+    def serving_loads(self):
+        """The open connections of each serving worker."""
+        return [conns for _pid, state, conns in self.workers()
+                if state == SERVING]
 
     def close(self):
         self._words.release()

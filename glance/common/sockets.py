@@ -8,6 +8,7 @@ are set.
 import errno
 import os
 import socket
+import struct
 import time
 
 import eventlet.patcher
@@ -78,6 +79,23 @@ def tune_socket(sock):
     if hasattr(socket, "TCP_KEEPIDLE"):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE,
                         CONF.tcp_keepidle)
+
+
+# struct tcp_info (linux/tcp.h): on a listening socket, tcpi_unacked (a
+# u32 after eight u8 fields and four u32 ones) is its accept queue length
+_TCP_INFO_UNACKED = 24
+
+
+def accept_queue_length(sock):
+    """How many connections wait to be accepted on the listening
+    ``sock`` (Linux); 0 where the system does not say."""
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 32)
+    except (OSError, AttributeError):
+        return 0
+    if not isinstance(info, bytes) or len(info) < _TCP_INFO_UNACKED + 4:
+        return 0
+    return struct.unpack_from("I", info, _TCP_INFO_UNACKED)[0]
 
 
 def format_addr(sockaddr):

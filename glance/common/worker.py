@@ -10,6 +10,7 @@ and in the single process of ``workers = 0``. A :class:`Worker`:
 * leaves a new connection to a sibling with fewer open connections for
   a moment (accept throttling, :meth:`Worker.wait_for_turn`), so
   keep-alive clients spread over the workers whichever wins accept();
+  in a burst of new connections it takes its share at once;
 * beats its heartbeat in its scoreboard slot from a green thread once
   it serves (its boot, bounded by its own checks, is not watched): a
   blocked hub stops it and the supervisor's watchdog kills the worker;
@@ -47,6 +48,7 @@ from glance.common.connections import METER_KEY
 from glance.common.connections import MeteredBody
 from glance.common.pipes import SignalQueue
 from glance.common import scoreboard
+from glance.common import sockets
 
 __all__ = ["AppLoader", "IDLE_GRACE", "Worker", "attach_debugger",
            "conf_value", "describe_error", "exit_now",
@@ -69,6 +71,12 @@ _ACCEPT_RETRY = {errno.ECONNABORTED, errno.EPROTO, errno.EINTR,
 _ACCEPT_PAUSE = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 _ASYNC_POOLS = weakref.WeakSet()
+
+
+def _fair_share(loads, waiting):
+    """One serving worker's share (rounded up) of the connections open
+    in all of them (``loads``) and ``waiting`` to be accepted."""
+    return -(-(sum(loads) + waiting) // len(loads))
 
 
 def get_asynchronous_eventlet_pool(size=1000):
@@ -215,8 +223,15 @@ class Worker:
         if self.slot is None or self.open == 0:
             return
         for _i in range(_TURN_STEPS):
-            least = self.slot.board.least_connections()
-            if least is None or self.open <= least:
+            loads = self.slot.board.serving_loads()
+            if not loads or self.open <= min(loads):
+                return
+            # A burst of new clients: a busy sibling accepts once per pass
+            # over its connections, and waiting for it would hold their
+            # first requests back for hundreds of ms. Take them, up to
+            # this worker's share of all open and waiting connections.
+            waiting = sockets.accept_queue_length(self.sock)
+            if waiting > 1 and self.open < _fair_share(loads, waiting):
                 return
             eventlet.sleep(_TURN_WAIT)
 

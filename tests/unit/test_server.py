@@ -669,6 +669,62 @@ def test_a_worker_leaves_connections_to_a_less_loaded_sibling():
         board.close()
 
 
+def _listener_with_waiting(count):
+    """A listening socket with ``count`` connections in its accept queue
+    (and the clients, to be closed)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    clients = [socket.create_connection(listener.getsockname())
+               for _ in range(count)]
+    deadline = time.monotonic() + 5
+    while socket_mod.accept_queue_length(listener) != count:
+        assert time.monotonic() < deadline, "%d not queued" % count
+        time.sleep(0.01)
+    return listener, clients
+
+
+def test_the_accept_queue_length_of_a_listening_socket():
+    listener, clients = _listener_with_waiting(3)
+    try:
+        listener.accept()[0].close()
+        assert socket_mod.accept_queue_length(listener) == 2
+        assert socket_mod.accept_queue_length(mock.Mock()) == 0
+    finally:
+        for sock in clients + [listener]:
+            sock.close()
+
+
+def test_a_burst_of_new_clients_is_accepted_without_waiting():
+    # more than one waiting: up to its share of the open and waiting
+    # connections, without waiting for the siblings' turn; one: theirs
+    board = scoreboard.Scoreboard(slots=2)
+    listener, clients = _listener_with_waiting(2)
+    try:
+        mine, other = board.allocate(), board.allocate()
+        for pid, slot in enumerate((mine, other), 100):
+            slot.claim(pid)
+            slot.set_state(scoreboard.SERVING)
+        worker = worker_mod.Worker(listener, mock.Mock(), slot=mine)
+        worker._opened(3)
+        other.set_connections(1)   # share of 3 + 1 + 2 waiting: 3
+        with mock.patch("eventlet.sleep") as sleep:
+            worker.wait_for_turn()
+        assert sleep.call_count == worker_mod._TURN_STEPS
+        worker._opened(-1)         # 2 open: below its share, it takes one
+        with mock.patch("eventlet.sleep") as sleep:
+            worker.wait_for_turn()
+        assert not sleep.called
+        listener.accept()[0].close()   # one left: the sibling's
+        with mock.patch("eventlet.sleep") as sleep:
+            worker.wait_for_turn()
+        assert sleep.call_count == worker_mod._TURN_STEPS
+    finally:
+        for sock in clients + [listener]:
+            sock.close()
+        board.close()
+
+
 def test_a_draining_worker_waits_for_its_claims(tmp_path):
     registry = claims.ClaimRegistry(str(tmp_path))
     try:
