@@ -21,8 +21,15 @@ of their UNION ALL. A part is:
   plain index order is also ours, where NULL sorts below every value),
   and past a marker, a bound the index seeks to (``created_at <= x``)
   rather than an OR it would have to scan up to.
+
+Building such a statement costs more CPU than running it on a small
+catalog, so the statement of a first page (no marker) is kept, per
+viewer, filters, sort and limit, and the parts of each viewer too
+(``_Statements``: bounded, least recently used out).
 """
+import collections
 import datetime
+import threading
 
 import sqlalchemy as sa
 
@@ -93,26 +100,106 @@ def image_get_all(filters=None, marker=None, limit=None, sort_key=None,
     keys, dirs = common.sort_spec(sort_key, sort_dir, SORT_KEYS,
                                   "created_at", ("created_at", "id"))
     visibility = filters.pop("visibility", None)
-    branches = viewer_branches(visibility, project_id, is_admin,
-                               member_status)
     mysql = db_session.get_engine().dialect.name in MYSQL
-    conditions = [common.live(Image)]
-    conditions.extend(filter_clauses(filters, probe_per_row=mysql))
+    viewer = (visibility, project_id, is_admin, member_status)
+    # a first page's statement is the same for the same request: built
+    # once (building it cost more than running it on a small catalog)
+    key = None if marker is not None or limit == 0 else _statement_key(
+        viewer, filters, keys, dirs, limit, mysql)
+    query = _FIRST_PAGES.get(key) if key is not None else None
+    if query is None:
+        branches = _viewer_branches(*viewer)
+        conditions = [common.live(Image)]
+        conditions.extend(filter_clauses(filters, probe_per_row=mysql))
     if limit == 0:
         return []
     with db_session.connection(write=False) as session:
-        marker_row = None
-        if marker is not None:
-            marker_row = _marker_row(session, marker, project_id, is_admin)
-            conditions.append(common.after_marker(Image, marker_row, keys,
-                                                  dirs))
-        ranges = _first_key_ranges(keys[0], dirs[0], marker_row)
-        parts = [(sa.and_(branch, bound), null and mysql, source)
-                 for branch, source in branches for bound, null in ranges]
-        hint = _mysql_seek_hint(keys[0]) if mysql and marker_row else None
-        rows = session.execute(_page_query(parts, conditions, keys, dirs,
-                                           limit, hint)).all()
+        if query is None:
+            query = _page_statement(session, branches, conditions, marker,
+                                    viewer, keys, dirs, limit, mysql)
+            if key is not None:
+                _FIRST_PAGES.put(key, query)
+        rows = session.execute(query).all()
         return common.image_dicts(session, rows)
+
+
+def _page_statement(session, branches, conditions, marker, viewer, keys,
+                    dirs, limit, mysql):
+    """The statement of a page (reading the marker's row, if any)."""
+    marker_row = None
+    if marker is not None:
+        marker_row = _marker_row(session, marker, viewer[1], viewer[2])
+        conditions = conditions + [common.after_marker(Image, marker_row,
+                                                       keys, dirs)]
+    ranges = _first_key_ranges(keys[0], dirs[0], marker_row)
+    parts = [(sa.and_(branch, bound), null and mysql, source)
+             for branch, source in branches for bound, null in ranges]
+    hint = _mysql_seek_hint(keys[0]) if mysql and marker_row else None
+    return _page_query(parts, conditions, keys, dirs, limit, hint)
+
+
+class _Statements:
+    """Built statements by key, the least recently used dropped past
+    ``size``. A statement is immutable; only its values are bound at
+    execution, so one serves every request with its key."""
+
+    def __init__(self, size):
+        self.size = size
+        self._items = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            statement = self._items.get(key)
+            if statement is not None:
+                self._items.move_to_end(key)
+            return statement
+
+    def put(self, key, statement):
+        with self._lock:
+            self._items[key] = statement
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self):
+        return len(self._items)
+
+
+_FIRST_PAGES = _Statements(64)    # some 70 KiB each
+_BRANCHES = _Statements(256)
+
+
+def _viewer_branches(*viewer):
+    """``viewer_branches`` of (visibility, project, admin, member
+    status), built once per viewer (an error is raised each time)."""
+    branches = _BRANCHES.get(viewer)
+    if branches is None:
+        branches = tuple(viewer_branches(*viewer))
+        _BRANCHES.put(viewer, branches)
+    return branches
+
+
+def _statement_key(viewer, filters, keys, dirs, limit, mysql):
+    """What a first page's statement depends on, hashable; None when
+    a filter value is of a kind not frozen here (no reuse then)."""
+    try:
+        frozen = tuple((name, _frozen(value))
+                       for name, value in filters.items())
+        key = (viewer, frozen, tuple(keys), tuple(dirs), limit, mysql)
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _frozen(value):
+    # the type is part of the key: a list and a tuple filter apart
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__,) + tuple(_frozen(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return ("set", frozenset(_frozen(v) for v in value))
+    return (type(value).__name__, value)
 
 
 def _page_query(parts, conditions, keys, dirs, limit, hint=None):

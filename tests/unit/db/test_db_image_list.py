@@ -428,3 +428,59 @@ def test_page_statement_count_is_constant(db, count_statements):
                               limit=1)
     with_marker = count("py", marker=first[0]["id"])
     assert with_marker == (19, twenty[1] + 1)
+
+
+# -- built statements --------------------------------------------------------
+
+def test_a_first_page_statement_is_built_once_and_reads_fresh_rows(
+        db, monkeypatch):
+    from glance.db import image_query
+    monkeypatch.setattr(image_query, "_FIRST_PAGES",
+                        image_query._Statements(16))
+    api.image_create({"name": "one", "owner": "p1", "visibility": "public"})
+    before = 0
+    viewer = "p9"
+    args = {"filters": {"name": ["one", "two"]}, "project_id": viewer,
+            "limit": 5}
+    assert names(api.image_get_all(**args)) == ["one"]
+    assert len(image_query._FIRST_PAGES) == before + 1
+    api.image_create({"name": "two", "owner": "p2", "visibility": "public"})
+    # the same statement, run again: the rows are read each time
+    assert names(api.image_get_all(**args)) == ["one", "two"]
+    assert len(image_query._FIRST_PAGES) == before + 1
+    # another viewer, filter or limit is another statement
+    assert names(api.image_get_all(**dict(args, project_id=viewer + "b"))) \
+        == ["one", "two"]
+    assert names(api.image_get_all(**dict(args, limit=1))) == ["two"]
+    assert len(image_query._FIRST_PAGES) == before + 3
+
+
+def test_a_list_and_a_tuple_filter_are_told_apart():
+    from glance.db import image_query
+    key = functools.partial(image_query._statement_key,
+                            (None, "p1", False, "accepted"),
+                            keys=["created_at"], dirs=["desc"], limit=5,
+                            mysql=False)
+    as_list = key({"created_at": [("gt", "2024-01-01")]})
+    as_tuple = key({"created_at": ("gt", "2024-01-01")})
+    assert as_list != as_tuple and None not in (as_list, as_tuple)
+    assert key({"x": {"a": 1}}) is None  # not frozen here: not reused
+
+
+def test_a_refused_filter_is_refused_every_time(db):
+    for _ in range(2):
+        with pytest.raises(exception.InvalidFilterRangeValue):
+            api.image_get_all(filters={"size_min": "big"}, project_id="p1")
+        with pytest.raises(exception.InvalidParameterValue):
+            api.image_get_all(filters={"visibility": "everyone"})
+
+
+def test_built_statements_are_bounded():
+    from glance.db import image_query
+    statements = image_query._Statements(2)
+    for name in "abc":
+        statements.put(name, name.upper())
+    assert statements.get("a") is None and len(statements) == 2
+    statements.get("b")            # used: kept over "c"
+    statements.put("d", "D")
+    assert (statements.get("b"), statements.get("c")) == ("B", None)
