@@ -338,8 +338,8 @@ class ChunkLines:
             if not self.SIZE.fullmatch(line):
                 raise eventlet.wsgi.ChunkReadError(
                     "invalid chunk size line %r" % line[:40])
-            size = int(line.split(b";", 1)[0], 16)
-            self.expect = "crlf" if size else "trailer"
+            length = int(line.split(b";", 1)[0], 16)
+            self.expect = "crlf" if length else "trailer"
         elif self.expect == "crlf":
             if line != b"\r\n":
                 raise eventlet.wsgi.ChunkReadError(

@@ -11,7 +11,7 @@ gives each worker a slot of it. The worker writes; every process reads:
 * ``state``: booting, serving or draining.
 * ``connections``: the client connections the worker has open, so that a
   worker can leave the next connection to a less loaded sibling
-  (:meth:`Scoreboard.least_connections`).
+  (:meth:`Scoreboard.serving_loads`).
 * ``requests``: requests served, for benchmarks and logs.
 
 Each field is one aligned 64-bit word written in one store, so a reader
@@ -61,12 +61,6 @@ class Scoreboard:
                 rows.append((pid, self._word(index, _STATE),
                              self._word(index, _CONNECTIONS)))
         return rows
-
-    def least_connections(self):
-        """The fewest open connections of a serving worker (None if no
-        worker is serving)."""
-        loads = self.serving_loads()
-        return min(loads) if loads else None
 
     def serving_loads(self):
         """The open connections of each serving worker."""

@@ -416,9 +416,9 @@ def test_scoreboard_slots():
         one.count_request()
         assert (one.state, one.connections, one.requests) == (
             scoreboard.SERVING, 3, 1)
-        assert board.least_connections() == 3    # the only serving one
+        assert board.serving_loads() == [3]    # the only serving one
         two.set_state(scoreboard.SERVING)
-        assert board.least_connections() == 0
+        assert board.serving_loads() == [3, 0]
         board.free(two)
         again = board.allocate()
         assert again.index == two.index and again.connections == 0
