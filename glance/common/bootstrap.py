@@ -30,6 +30,7 @@ from oslo_log import log as logging
 import glance.async_
 from glance.common import config
 from glance.common import eventlet_setup
+from glance.common import oslo_middleware_adapter
 from glance.common import oslo_policy_adapter
 from glance.common import server_opts
 
@@ -66,6 +67,7 @@ def bootstrap(argv=None, prog=None, thread_model="native",
     set_threadpool_model(thread_model)
     _done("threadpool")
     oslo_policy_adapter.install_check_arity_cache()
+    oslo_middleware_adapter.install_argspec_cache()
     _done("library-patches")
     if serving:
         eventlet_setup.set_eventlet_hub()

@@ -116,19 +116,39 @@ class Middleware:
     def process_response(self, response):
         return response
 
-    @webob.dec.wsgify(RequestClass=Request)
-    def __call__(self, req):
+    def __call__(self, environ, start_response):
+        # Plain WSGI rather than webob's wsgify: wsgify makes a Response
+        # per layer per request, and a layer that leaves the response
+        # alone passes the app's answer through untouched.
+        req = Request(environ)
+        response = self._answer(req)
+        if response is None:
+            return self.application(environ, start_response)
+        return response(environ, start_response)
+
+    def _answer(self, req):
+        """The response to send, or None to pass the app's own through."""
         request_id_for(req.environ)
         try:
-            response = check_url_encoding(req) or self.process_request(req)
-        except Exception as e:
-            response = database_unavailable(req, e)
+            try:
+                response = (check_url_encoding(req)
+                            or self.process_request(req))
+            except Exception as e:
+                response = database_unavailable(req, e)
+                if response is None:
+                    raise
             if response is None:
-                raise
-        if response is None:
-            response = req.get_response(self.application)
-        response.request = req
-        return self.process_response(response)
+                if not self._filters_responses():
+                    return None
+                response = req.get_response(self.application)
+            response.request = req
+            return self.process_response(response)
+        except webob.exc.HTTPException as e:
+            return e
+
+    def _filters_responses(self):
+        return (getattr(self.process_response, "__func__", None)
+                is not Middleware.process_response)
 
 
 def check_url_encoding(req):
@@ -202,17 +222,15 @@ class Router:
     def factory(cls, global_conf, **local_conf):
         return cls(APIMapper())
 
-    @webob.dec.wsgify(RequestClass=Request)
-    def __call__(self, req):
-        return check_url_encoding(req) or self._router
+    def __call__(self, environ, start_response):
+        app = check_url_encoding(Request(environ)) or self._router
+        return app(environ, start_response)
 
     @staticmethod
-    @webob.dec.wsgify(RequestClass=Request)
-    def _dispatch(req):
-        match = req.environ["wsgiorg.routing_args"][1]
-        if not match:
-            return webob.exc.HTTPNotFound()
-        return match["controller"]
+    def _dispatch(environ, start_response):
+        match = environ["wsgiorg.routing_args"][1]
+        app = match["controller"] if match else webob.exc.HTTPNotFound()
+        return app(environ, start_response)
 
 
 class JSONRequestDeserializer:

@@ -46,21 +46,25 @@ def _children(image_id_clause):
 
     def branch(kind, table, name, value, tag, meta, status):
         return sa.select(
-            sa.literal(kind, sa.Integer).label("kind"),
+            sa.literal_column(str(kind), sa.Integer).label("kind"),
             table.c.image_id.label("image_id"),
             table.c.id.label("id"), name.label("name"),
             value.label("value"), tag.label("tag"), meta.label("meta"),
             status.label("status"),
         ).where(image_id_clause(table.c.image_id), live(table.c))
 
-    text, json_text = sa.Text(), models.JSONText()
+    text = sa.Text()
+    # the location metadata comes as its JSON text, decoded by _add_child
+    # for the location rows only (a JSON column type would run its
+    # decoder on every row, NULL or not); kinds are literal SQL, not bound
+    meta = sa.type_coerce(LOCATION.c.meta_data, text)
     return sa.union_all(
         branch(0, PROPERTY, PROPERTY.c.name, PROPERTY.c.value, null(text),
-               null(json_text), null(text)),
+               null(text), null(text)),
         branch(1, TAG, null(text), null(text), TAG.c.value,
-               null(json_text), null(text)),
+               null(text), null(text)),
         branch(2, LOCATION, null(text), LOCATION.c.value, null(text),
-               LOCATION.c.meta_data, LOCATION.c.status),
+               meta, LOCATION.c.status),
     )
 
 
@@ -136,7 +140,7 @@ def _add_child(children, kind, child_id, name, value, tag, meta, status):
     elif kind == 1:
         children[1].append(tag)
     elif kind == 2:
-        if isinstance(meta, str):  # MySQL loses the column type in UNION
+        if isinstance(meta, str):  # the column's JSON text (_children)
             meta = json.loads(meta)
         children[2].append({"id": child_id, "url": value,
                             "metadata": meta or {}, "status": status})

@@ -58,8 +58,9 @@ def list_images(context, filters, marker=None, limit=None, sort_key=None,
         raise exception.Invalid(_("No image found with ID %s") % marker)
     next_marker = images[-1]["id"] if images and len(images) == limit \
         else None
-    return [hide_protected_properties(context, i) for i in images], \
-        next_marker
+    protections = property_utils.get_rules()   # once per page
+    return [hide_protected_properties(context, i, protections)
+            for i in images], next_marker
 
 
 def unreadable_property_filters(context, filters):
@@ -72,9 +73,14 @@ def unreadable_property_filters(context, filters):
                                                            context))
 
 
-def hide_protected_properties(context, image):
-    """The image without the custom properties the caller may not read."""
-    protections = property_utils.get_rules()
+_RULES_NOT_GIVEN = object()
+
+
+def hide_protected_properties(context, image, protections=_RULES_NOT_GIVEN):
+    """The image without the custom properties the caller may not read
+    (``protections``: the rules if the caller has them at hand)."""
+    if protections is _RULES_NOT_GIVEN:
+        protections = property_utils.get_rules()
     if protections is None:
         return image
     props = {k: v for k, v in image["properties"].items()

@@ -87,3 +87,27 @@ def test_stores_heaviest_first(monkeypatch):
                         lambda: {"a": "file", "b": "file"})
     monkeypatch.setattr(discovery, "store_weight", weights.get)
     assert image_views.render_image(_image())["stores"] == "b,a"
+
+
+def test_view_options_are_read_once_and_shape_every_image(monkeypatch):
+    from oslo_config import cfg
+    reads = []
+    monkeypatch.setattr(discovery, "enabled_backends",
+                        lambda: reads.append("backends") or {})
+    cfg.CONF.set_override("show_image_direct_url", True)
+    cfg.CONF.set_override("show_multiple_locations", True)
+    try:
+        options = image_views.ViewOptions()
+    finally:
+        cfg.CONF.clear_override("show_image_direct_url")
+        cfg.CONF.clear_override("show_multiple_locations")
+    docs = [image_views.render_image(_image(), None, options)
+            for _ in range(3)]
+    assert reads == ["backends"]
+    for doc in docs:
+        assert doc["direct_url"] == "file:///a"
+        assert [loc["url"] for loc in doc["locations"]] == ["file:///a",
+                                                             "file:///b"]
+    # without options given, the current configuration (both off)
+    doc = image_views.render_image(_image())
+    assert "direct_url" not in doc and "locations" not in doc

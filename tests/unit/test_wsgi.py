@@ -268,6 +268,61 @@ def test_middleware_makes_request_id_and_can_short_circuit():
     assert call("/items", app=app).json == {"action": "index"}
 
 
+def _raw_app(body=b"raw body"):
+    iterable = [body]
+
+    def app(environ, start_response):
+        start_response("203 Non-Authoritative Information",
+                       [("X-From", "app"), ("Content-Length",
+                                            str(len(body)))])
+        return iterable
+    return app, iterable
+
+
+def test_a_layer_that_keeps_responses_passes_the_app_answer_through():
+    app, iterable = _raw_app()
+    started = []
+    environ = webob.Request.blank("/x").environ
+    out = wsgi.Middleware(app)(environ, lambda *a: started.append(a))
+    # the app's own iterable and head, not a copy made by webob
+    assert out is iterable
+    assert started == [("203 Non-Authoritative Information",
+                        [("X-From", "app"), ("Content-Length", "8")])]
+    assert wsgi.REQUEST_ID_ENV in environ
+
+
+def test_a_layer_with_process_response_sees_every_answer():
+    seen = []
+
+    class Stamp(wsgi.Middleware):
+        def process_request(self, req):
+            if req.path == "/deny":
+                raise webob.exc.HTTPForbidden(explanation="no")
+            return None
+
+        def process_response(self, response):
+            seen.append((response.request.path, response.status_int))
+            response.headers["X-Stamp"] = "yes"
+            return response
+
+    app = Stamp(_raw_app()[0])
+    resp = call("/x", app=app)
+    assert resp.status_int == 203 and resp.body == b"raw body"
+    assert resp.headers["X-Stamp"] == "yes"
+    # an HTTP error raised by process_request is the answer, as webob's
+    # wsgify made it, and process_response does not see it
+    denied = call("/deny", app=app)
+    assert denied.status_int == 403 and "no" in denied.text
+    assert seen == [("/x", 203)]
+
+
+def test_a_layer_refuses_a_url_that_is_not_utf8():
+    app = wsgi.Middleware(_raw_app()[0])
+    req = webob.Request.blank("/")
+    req.environ["PATH_INFO"] = "/\xff\xfe"
+    assert req.get_response(app).status_int == 400
+
+
 def test_request_id_is_made_once_per_request():
     environ = {}
     rid = wsgi.request_id_for(environ)

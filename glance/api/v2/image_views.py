@@ -23,11 +23,25 @@ def format_time(value):
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def render_image(image, context=None):
+class ViewOptions:
+    """The options that shape image documents, read once per response
+    (oslo.config reads cost about a microsecond each, several per image
+    of a page of a thousand)."""
+
+    __slots__ = ("direct_url", "multiple_locations", "multi_store")
+
+    def __init__(self):
+        self.direct_url = CONF.show_image_direct_url
+        self.multiple_locations = CONF.show_multiple_locations
+        self.multi_store = bool(discovery.enabled_backends())
+
+
+def render_image(image, context=None, options=None):
     """The JSON document of one image dict from the service layer.
 
     The locations (``stores``, ``direct_url``, ``locations``) of a
     deactivated image are shown to admins only, as Glance shows them.
+    ``options`` (a :class:`ViewOptions`) are read when not given.
     """
     doc = dict(image["properties"])
     for key in HIDDEN_PROPERTIES:
@@ -42,21 +56,22 @@ def render_image(image, context=None):
     doc["schema"] = "/v2/schemas/image"
     if image["status"] != "deactivated" or context is None or \
             context.is_admin:
-        _add_locations(doc, image)
+        _add_locations(doc, image, options or ViewOptions())
     return doc
 
 
-def _add_locations(doc, image):
-    locations = discovery.sort_locations(
-        loc for loc in image.get("locations") or ()
-        if loc.get("status", "active") == "active")
+def _add_locations(doc, image, options):
+    locations = [loc for loc in image.get("locations") or ()
+                 if loc.get("status", "active") == "active"]
+    if options.multi_store:
+        locations = discovery.sort_locations(locations)
     stores = [loc["metadata"]["store"] for loc in locations
               if (loc.get("metadata") or {}).get("store")]
     if stores:
         doc["stores"] = ",".join(stores)
-    if locations and CONF.show_image_direct_url:  # CONF reads cost
+    if locations and options.direct_url:
         doc["direct_url"] = locations[0]["url"]
-    if CONF.show_multiple_locations:
+    if options.multiple_locations:
         doc["locations"] = [{"url": loc["url"],
                              "metadata": loc.get("metadata") or {}}
                             for loc in locations]

@@ -211,7 +211,8 @@ class ResponseSerializer(wsgi.JSONResponseSerializer):
         params = [(k, v) for k, v in dict(response.request.params).items()
                   if k != "marker"]
         context = _context(response)
-        body = {"images": [image_views.render_image(i, context)
+        options = image_views.ViewOptions()
+        body = {"images": [image_views.render_image(i, context, options)
                            for i in result["images"]],
                 "first": _images_url(params),
                 "schema": "/v2/schemas/images"}

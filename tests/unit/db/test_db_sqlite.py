@@ -64,7 +64,7 @@ def test_pragmas(sqlite_url):
             db_session.SQLITE_BUSY_TIMEOUT * 1000)
 
 
-def test_writes_begin_immediate_reads_deferred(sqlite_url):
+def _statements_of(call):
     statements = []
 
     def record(conn, cursor, statement, *args):
@@ -73,15 +73,31 @@ def test_writes_begin_immediate_reads_deferred(sqlite_url):
     engine = db_session.get_engine()
     sa.event.listen(engine, "before_cursor_execute", record)
     try:
-        image = api.image_create({})
-        write_begin = statements[0]
-        statements.clear()
-        api.image_get(image["id"])
-        read_begin = statements[0]
+        result = call()
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
-    assert write_begin == "BEGIN IMMEDIATE"
-    assert read_begin == "BEGIN"
+    return result, statements
+
+
+def test_writes_begin_immediate_reads_deferred(sqlite_url):
+    image, writes = _statements_of(lambda: api.image_create({}))
+    _result, reads = _statements_of(
+        lambda: api.image_get_all(is_admin=True))
+    assert writes[0] == "BEGIN IMMEDIATE"
+    assert reads[0] == "BEGIN"
+    assert len(reads) == 3   # the page and its children, one snapshot
+
+
+def test_a_one_statement_read_sends_no_begin(sqlite_url):
+    image = api.image_create({"name": "x"})
+    api.image_tag_create(image["id"], "t")
+    found, statements = _statements_of(lambda: api.image_get(image["id"]))
+    assert len(statements) == 1
+    assert statements[0].startswith("SELECT")
+    assert found["name"] == "x" and found["tags"] == ["t"]
+    # still a connection that commits what it is given
+    with db_session.one_statement_read() as conn:
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
 
 
 def test_foreign_keys_enforced(sqlite_url):
