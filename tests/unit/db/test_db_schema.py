@@ -41,3 +41,19 @@ def test_a_database_behind_is_named(db, monkeypatch, caplog):
     migration.warn_if_behind()
     assert "OpenStack Glance's revision 2024_1_contract01" in caplog.text
     assert "run 'glance-manage db sync'" in caplog.text
+
+
+def test_the_pool_hands_out_the_connection_used_last(backend):
+    # its database session and caches are warm; the ones used least
+    # stay idle and may be closed by the server (pre-ping and recycle
+    # replace them)
+    engine = db_session.get_engine()
+    first, second = engine.connect(), engine.connect()
+    first_raw = first.connection.dbapi_connection
+    second_raw = second.connection.dbapi_connection
+    first.close()
+    second.close()
+    for _ in range(3):
+        with engine.connect() as conn:
+            assert conn.connection.dbapi_connection is second_raw
+    assert first_raw is not second_raw
