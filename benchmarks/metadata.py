@@ -111,12 +111,16 @@ def run_wrk(server, image_id, runs):
         return ["(wrk not installed: apt-get install wrk for C-client "
                 "figures)"]
     lines = []
-    for name, path in (("GET one image", "/v2/images/" + image_id),
-                       ("list limit=25", "/v2/images?limit=25")):
+    get = "/v2/images/" + image_id
+    # the two loads: 16 keep-alive clients, and 64 for GET
+    for name, path, clients in (("GET one image", get, 16),
+                                ("GET one image, 64 clients", get, 64),
+                                ("list limit=25", "/v2/images?limit=25",
+                                 16)):
         rates = []
         for _r in range(runs):
             line, rate = wrk.run(name, server.url, path, HEADERS,
-                                 pid=server.pid)
+                                 connections=clients, pid=server.pid)
             lines.append(line)
             rates.append(rate)
         lines.append("=> %-26s median %.1f req/s (wrk)"
