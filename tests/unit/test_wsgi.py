@@ -355,3 +355,29 @@ def test_bad_chunked_body_anywhere_is_400():
         resp = req.get_response(res)
         assert resp.status_int == 400, action
         assert b"Malformed or incomplete request body" in resp.body
+
+
+def test_the_context_layer_heads_the_answer_with_its_request_id():
+    from glance.api.middleware import context as context_mw
+
+    def app(environ, start_response):
+        start_response("200 OK", [("X-OpenStack-Request-ID", "stale"),
+                                  ("Content-Length", "2")])
+        return [b"ok"]
+
+    layer = context_mw.ContextMiddleware(app)
+    identity = {"X-Identity-Status": "Confirmed", "X-Project-Id": "p",
+                "X-User-Id": "u", "X-Roles": "member"}
+    resp = webob.Request.blank("/", headers=identity).get_response(layer)
+    rid = resp.headers.getall("x-openstack-request-id")
+    assert len(rid) == 1 and REQUEST_ID.fullmatch(rid[0])
+    assert resp.body == b"ok"
+    # a client's own id, prefixed as Glance does
+    resp = webob.Request.blank("/", headers=dict(
+        identity, **{"X-Openstack-Request-ID": "abc"})).get_response(layer)
+    assert resp.headers.getall("x-openstack-request-id") == ["req-abc"]
+    # refused before a context exists: no request id, as in Glance
+    resp = webob.Request.blank("/", headers={
+        "X-Identity-Status": "Invalid"}).get_response(layer)
+    assert resp.status_int == 401
+    assert "x-openstack-request-id" not in resp.headers

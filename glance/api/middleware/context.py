@@ -71,16 +71,32 @@ def _service_catalog(req):
 
 
 class BaseContextMiddleware(wsgi.Middleware):
-    """Answers with the context's request id, always ``req-`` prefixed."""
+    """Answers with the context's request id, always ``req-`` prefixed.
 
-    def process_response(self, resp):
-        ctx = getattr(resp.request, "context", None)
-        if ctx is not None and ctx.request_id:
-            request_id = ctx.request_id
-            if not request_id.startswith("req-"):
-                request_id = "req-" + request_id
-            resp.headers[wsgi.REQUEST_ID_HEADER] = request_id
-        return resp
+    The header is added as the app starts its answer (not by
+    ``process_response``, which would copy every answer into a webob
+    Response); an error raised here, such as the 401, has none, as in
+    Glance.
+    """
+
+    def wrap_start_response(self, req, start_response):
+        def start(status, headers, exc_info=None):
+            request_id = _answer_request_id(req)
+            if request_id:
+                headers = [(name, value) for name, value in headers
+                           if name.lower() != wsgi.REQUEST_ID_HEADER]
+                headers.append((wsgi.REQUEST_ID_HEADER, request_id))
+            return start_response(status, headers, exc_info)
+        return start
+
+
+def _answer_request_id(req):
+    ctx = req.environ.get("glance.context")
+    if ctx is None or not ctx.request_id:
+        return None
+    request_id = ctx.request_id
+    return request_id if request_id.startswith("req-") else \
+        "req-" + request_id
 
 
 class ContextMiddleware(BaseContextMiddleware):
