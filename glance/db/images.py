@@ -111,7 +111,8 @@ def _check_unused_id(session, image_id):
 
 def image_get(image_id, include_deleted=False):
     """The dict of an image (ImageNotFound if absent or deleted)."""
-    with db_session.one_statement_read() as session:
+    with db_session.connection(write=False,
+                               one_statement=True) as session:
         return common.load_image(session, image_id,
                                  include_deleted=include_deleted)
 

@@ -343,35 +343,26 @@ def _errors_translated():
 
 
 @contextlib.contextmanager
-def connection(write=True):
+def connection(write=True, one_statement=False):
     """A Core connection in a transaction, committed when the block ends.
 
     ``write=True`` takes SQLite's write lock at BEGIN. This is the cheap
     way in: no ORM session is built. Values the database refuses raise
     Invalid.
+
+    ``one_statement=True`` (a read of one statement) sends no BEGIN on
+    SQLite: one statement is a transaction of its own there (the
+    connections run in the sqlite3 module's autocommit mode), and the
+    BEGIN cost as much as a small SELECT. The other databases are
+    unchanged: autocommit mode measured no faster on PostgreSQL, and
+    slower on MariaDB (PyMySQL switches it with a statement each way).
     """
     engine = get_engine()
     with _errors_translated(), engine.connect() as conn:
         if write:
             conn.execution_options(**{_WRITE_OPTION: True})
-        with conn.begin():
-            yield conn
-
-
-@contextlib.contextmanager
-def one_statement_read():
-    """A Core connection for a read of one statement.
-
-    On SQLite no BEGIN is sent: one statement is a transaction of its own
-    there (the connections run in the sqlite3 module's autocommit mode),
-    and the BEGIN cost as much as a small SELECT. The other databases
-    are as with ``connection(write=False)``: autocommit mode measured no
-    faster on PostgreSQL, and slower on MariaDB (PyMySQL switches it
-    with a statement each way).
-    """
-    engine = get_engine()
-    with _errors_translated(), engine.connect() as conn:
-        conn.execution_options(**{_ONE_STATEMENT_OPTION: True})
+        elif one_statement:
+            conn.execution_options(**{_ONE_STATEMENT_OPTION: True})
         with conn.begin():
             yield conn
 

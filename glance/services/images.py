@@ -59,8 +59,8 @@ def list_images(context, filters, marker=None, limit=None, sort_key=None,
     next_marker = images[-1]["id"] if images and len(images) == limit \
         else None
     protections = property_utils.get_rules()   # once per page
-    return [hide_protected_properties(context, i, protections)
-            for i in images], next_marker
+    return [_readable_only(context, i, protections) for i in images], \
+        next_marker
 
 
 def unreadable_property_filters(context, filters):
@@ -73,14 +73,12 @@ def unreadable_property_filters(context, filters):
                                                            context))
 
 
-_RULES_NOT_GIVEN = object()
+def hide_protected_properties(context, image):
+    """The image without the custom properties the caller may not read."""
+    return _readable_only(context, image, property_utils.get_rules())
 
 
-def hide_protected_properties(context, image, protections=_RULES_NOT_GIVEN):
-    """The image without the custom properties the caller may not read
-    (``protections``: the rules if the caller has them at hand)."""
-    if protections is _RULES_NOT_GIVEN:
-        protections = property_utils.get_rules()
+def _readable_only(context, image, protections):
     if protections is None:
         return image
     props = {k: v for k, v in image["properties"].items()

@@ -96,7 +96,7 @@ def test_a_one_statement_read_sends_no_begin(sqlite_url):
     assert statements[0].startswith("SELECT")
     assert found["name"] == "x" and found["tags"] == ["t"]
     # still a connection that commits what it is given
-    with db_session.one_statement_read() as conn:
+    with db_session.connection(write=False, one_statement=True) as conn:
         assert conn.exec_driver_sql("SELECT 1").scalar() == 1
 
 
