@@ -30,6 +30,7 @@ from oslo_log import log as logging
 import glance.async_
 from glance.common import config
 from glance.common import eventlet_setup
+from glance.common import logging_setup
 from glance.common import oslo_middleware_adapter
 from glance.common import oslo_policy_adapter
 from glance.common import server_opts
@@ -61,7 +62,7 @@ def bootstrap(argv=None, prog=None, thread_model="native",
         server_opts.register_cli_opts()
     config.parse_args(args=argv, prog=prog,
                       default_config_files=default_config_files)
-    logging.setup(CONF, "glance")
+    logging_setup.setup(CONF)
     _done("config")
     check_option_values(prog)
     set_threadpool_model(thread_model)

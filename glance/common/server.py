@@ -55,6 +55,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from glance.common import eventlet_setup
+from glance.common import logging_setup
 from glance.common.sockets import format_addr
 from glance.common.sockets import get_socket
 from glance.common.sockets import is_ssl_enabled
@@ -263,7 +264,7 @@ class BaseServer:
 
 def _setup_logging():
     try:
-        logging.setup(CONF, "glance")
+        logging_setup.setup(CONF)
     except cfg.NoSuchOptError:
         pass  # oslo.log options not registered: not set up by bootstrap
 

@@ -145,3 +145,27 @@ def hang_up_early(srv, client, path, keep):
     finally:
         sock.close()      # with unread bytes: a reset
     return received
+
+
+def test_access_lines_show_the_thread_only_when_a_format_names_it(
+        srv, tmp_path):
+    # the daemon looks threads up per record only for such a format
+    fmt = ("%(process)d thread=%(thread)s name=%(threadName)s "
+           "[%(request_id)s] %(message)s")
+    server = GlanceServer(tmp_path, flavor="trusted-auth", workers=1,
+                          conf={"DEFAULT": {
+                              "logging_context_format_string": fmt,
+                              "logging_default_format_string": fmt}})
+    path = "/v2/images?limit=1"
+    with server:
+        for daemon in (srv, server):
+            assert api(daemon).get(path).status_code == 200
+            [(status, _sent)] = logged(daemon, "GET", path)
+            assert status == 200
+        shown = re.search(r"thread=(\d+) name=(\S+) \[req-[0-9a-f-]+\] "
+                          r'\S+ - - \[[^]]+\] "GET /v2/images\?limit=1 ',
+                          server.log_text())
+        assert shown, server.tail()
+    assert "thread=" not in srv.log_text()
+    assert re.search(r'\d+ INFO eventlet\.wsgi\.server \[\S+ req-[0-9a-f-]+ '
+                     r'.*"GET /v2/images\?limit=1 ', srv.log_text())

@@ -279,6 +279,10 @@ def start_hung_import(srv, api, data):
     sock.settimeout(10)
     assert sock.recv(4096).startswith(b"HTTP/1.1 202 "), srv.tail(10)
     worker = server_end(srv, sock)
+    # the client's keep-alive connection may be on that worker too (a
+    # loaded machine lets it take the import's connection): new ones go
+    # to a worker that still accepts
+    api.session.close()
     wait_for(lambda: api.get("/v2/images/%s/tasks" % image_id).json()
              ["tasks"][0]["status"] == "processing", message="the import")
     return image_id, worker, staged, saved, sock

@@ -1,9 +1,14 @@
-"""The remembered argspec of oslo.middleware's filters."""
+"""oslo.middleware's filters: our pass-through and the remembered argspec."""
+import contextlib
 import inspect
 from unittest import mock
 
+import pytest
 import webob
+import webob.exc
 from oslo_middleware import base
+from oslo_middleware import cors
+from oslo_middleware import http_proxy_to_wsgi
 
 from glance.common import oslo_middleware_adapter as adapter
 
@@ -63,3 +68,95 @@ def test_the_adapter_leaves_a_changed_oslo_middleware_alone():
     with mock.patch.object(base, "getfullargspec", lambda f: None):
         assert adapter.install_argspec_cache() is False
         assert base.getfullargspec(None) is None
+
+
+ORIGIN = "http://allowed.example"
+
+
+def _location_app(status="201 Created", location="/v2/images/x"):
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/raise":
+            raise webob.exc.HTTPNotFound("no such thing")
+        start_response(status, [("Content-Type", "text/plain"),
+                                ("Location", location),
+                                ("X-Scheme", environ["wsgi.url_scheme"])])
+        return [b"body"]
+    return app
+
+
+def _pair(ours, theirs, **conf):
+    """Our filter and oslo's, each around the same app."""
+    app = _location_app()
+    return (ours.factory(None, **conf)(app),
+            theirs.factory(None, **conf)(app))
+
+
+def _answer(app, path, **kwargs):
+    resp = webob.Request.blank(path, **kwargs).get_response(app)
+    return resp.status, sorted(resp.headerlist), resp.body
+
+
+@contextlib.contextmanager
+def _oslo_path():
+    """Record the requests answered by oslo's own ``__call__``."""
+    calls = []
+
+    def oslo_call(self, environ, start_response):
+        calls.append(environ["PATH_INFO"])
+        start_response("200 OK", [])
+        return [b""]
+
+    with mock.patch.object(base.ConfigurableMiddleware, "__call__",
+                           oslo_call):
+        yield calls
+
+
+CORS_REQUESTS = [
+    ("/v2/images", {}),
+    ("/v2/images", {"method": "HEAD"}),
+    ("/v2/images", {"method": "POST", "body": b"{}"}),
+    ("/raise", {}),
+    ("/v2/images", {"headers": {"Origin": ORIGIN}}),
+    ("/v2/images", {"headers": {"Origin": "http://other.example"}}),
+    ("/v2/images", {"method": "OPTIONS"}),
+    ("/v2/images", {"method": "OPTIONS", "headers": {
+        "Origin": ORIGIN, "Access-Control-Request-Method": "GET"}}),
+]
+
+
+@pytest.mark.parametrize("path,kwargs", CORS_REQUESTS)
+def test_cors_answers_as_oslo_does(path, kwargs):
+    ours, theirs = _pair(adapter.CORS, cors.CORS, allowed_origin=ORIGIN)
+    assert _answer(ours, path, **kwargs) == _answer(theirs, path, **kwargs)
+
+
+def test_cors_answers_from_a_response_only_for_cors_requests():
+    ours, _theirs = _pair(adapter.CORS, cors.CORS, allowed_origin=ORIGIN)
+    with _oslo_path() as calls:
+        for path, kwargs in CORS_REQUESTS:
+            _answer(ours, path, **kwargs)
+    # the two with an Origin and the two OPTIONS take oslo's path
+    assert len(calls) == 4
+    status, headers, body = _answer(ours, "/v2/images", method="HEAD")
+    assert (status, body) == ("201 Created", b"")
+    assert ("Location", "http://localhost/v2/images/x") in headers
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"X-Forwarded-Proto": "https"},
+    {"Forwarded": "for=1.2.3.4;proto=https;host=glance.example"},
+    {"X-Forwarded-Host": "glance.example:8443",
+     "X-Forwarded-Prefix": "/image"}])
+def test_proxy_headers_answer_as_oslo_does(headers):
+    ours, theirs = _pair(adapter.HTTPProxyToWSGI,
+                         http_proxy_to_wsgi.HTTPProxyToWSGI)
+    for app in (ours, theirs):
+        app.oslo_conf.set_override("enable_proxy_headers_parsing", True,
+                                   group="oslo_middleware")
+    with _oslo_path() as calls:
+        answer = _answer(ours, "/v2/images", headers=headers)
+    assert calls == []
+    assert answer == _answer(theirs, "/v2/images", headers=headers)
+    if headers:
+        assert ("X-Scheme", "https") in answer[1] or \
+            "glance.example" in dict(answer[1])["Location"]

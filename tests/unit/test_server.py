@@ -29,6 +29,7 @@ from glance.common import claims
 from glance.common import config
 from glance.common import connections
 from glance.common import eventlet_setup
+from glance.common import logging_setup
 from glance.common import oslo_policy_adapter
 from glance.common import pipes
 from glance.common import scoreboard
@@ -1174,12 +1175,13 @@ def test_start_forks_the_workers(sockets, conf):
 def quiet_bootstrap():
     with mock.patch.object(bootstrap, "CONF") as conf, \
             mock.patch.object(bootstrap, "logging") as logging, \
+            mock.patch.object(logging_setup, "setup") as log_setup, \
             mock.patch.object(config, "parse_args") as parse, \
             mock.patch.object(server_opts, "register_cli_opts") as cli, \
             mock.patch.object(eventlet_setup, "set_eventlet_hub") as hub, \
             mock.patch.object(glance.async_, "set_threadpool_model") as tp:
-        yield mock.Mock(conf=conf, logging=logging, parse=parse, cli=cli,
-                        hub=hub, threadpool=tp)
+        yield mock.Mock(conf=conf, logging=logging, log_setup=log_setup,
+                        parse=parse, cli=cli, hub=hub, threadpool=tp)
 
 
 def test_bootstrap_for_the_daemon(quiet_bootstrap):
@@ -1189,7 +1191,7 @@ def test_bootstrap_for_the_daemon(quiet_bootstrap):
                                     prog="glance-api",
                                     default_config_files=None)
     b.logging.register_options.assert_called_once_with(b.conf)
-    b.logging.setup.assert_called_once_with(b.conf, "glance")
+    b.log_setup.assert_called_once_with(b.conf)
     b.cli.assert_called_once_with()
     b.threadpool.assert_called_once_with("eventlet")
     b.hub.assert_called_once_with()
