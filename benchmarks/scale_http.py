@@ -204,6 +204,8 @@ def compare(backend, n, our_url, marks, repeat, only=()):
                                       repeat)
             results[label] = (mine, theirs)
             # both list the same catalog: a different page is a finding
+            # (but for Glance's NULL markers on PostgreSQL: see
+            # doc/differences.rst, "Beyond the scenarios")
             print("%-10s %8d  http %-26s ours %8.2f ms  glance33 %8.2f ms"
                   "  x%.1f  %d rows, %s" % (
                       backend, n, label, mine, theirs, theirs / mine,

@@ -260,25 +260,45 @@ def sort_spec(sort_key, sort_dir, valid_keys, default_key, tie_breakers):
     return list(spec), list(spec.values())
 
 
-def order_by(model, keys, dirs, nullable):
-    """ORDER BY terms; NULL sorts below every value on every backend."""
+def nulls_high(dialect_name):
+    """Whether NULL sorts above every value in listings on this database.
+
+    Glance sorts with a plain ORDER BY, so its listings show each
+    database's own order: PostgreSQL's puts NULL above every value (first
+    in a descending sort), MySQL's and SQLite's below. Ours are the same.
+    """
+    return dialect_name == "postgresql"
+
+
+def nulls_last(direction, high):
+    """Whether NULLs come after the values in a ``direction`` sort."""
+    return (direction == "desc") != high
+
+
+def order_by(model, keys, dirs, nullable, high=False):
+    """ORDER BY terms; NULL sorts below every value (``high``: above)."""
     terms = []
     for key, direction in zip(keys, dirs, strict=True):
         column = getattr(model, key)
-        if key in nullable:
+        term = column.asc() if direction == "asc" else column.desc()
+        if key in nullable and high:
+            # PostgreSQL's own order, spelled out: an index still serves it
+            term = (term.nulls_last() if nulls_last(direction, high)
+                    else term.nulls_first())
+        elif key in nullable:
             present = sa.case((column.is_(None), 0), else_=1)
             terms.append(present.asc() if direction == "asc"
                          else present.desc())
-        terms.append(column.asc() if direction == "asc" else column.desc())
+        terms.append(term)
     return terms
 
 
-def after_marker(model, marker_row, keys, dirs):
+def after_marker(model, marker_row, keys, dirs, high=False):
     """The condition "sorts after ``marker_row``" (keyset pagination).
 
     Lexicographic on ``keys``: equal on the first i-1 keys and beyond the
-    marker on key i, for some i; NULL is the smallest value, as in
-    :func:`order_by`.
+    marker on key i, for some i; NULL is the smallest value (``high``:
+    the largest), as in :func:`order_by`.
     """
     alternatives = []
     equal = []
@@ -288,18 +308,19 @@ def after_marker(model, marker_row, keys, dirs):
         if value is not None:
             # a bound literal: ``column > True`` is not valid SQLAlchemy
             value = sa.literal(value, type_=column.type)
-        alternatives.append(sa.and_(*equal, _beyond(column, value,
-                                                    direction)))
+        alternatives.append(sa.and_(*equal, _beyond(
+            column, value, direction, nulls_last(direction, high))))
         equal.append(column.is_(None) if value is None else column == value)
     return sa.or_(*alternatives)
 
 
-def _beyond(column, value, direction):
-    if direction == "asc":
-        return column.is_not(None) if value is None else column > value
+def _beyond(column, value, direction, nulls_after):
+    """``column`` sorts after ``value``; ``nulls_after``: NULLs come after
+    every value in this direction."""
     if value is None:
-        return sa.false()
-    return sa.or_(column < value, column.is_(None))
+        return sa.false() if nulls_after else column.is_not(None)
+    beyond = column > value if direction == "asc" else column < value
+    return sa.or_(beyond, column.is_(None)) if nulls_after else beyond
 
 
 def check_limit(limit):

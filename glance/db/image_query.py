@@ -100,12 +100,13 @@ def image_get_all(filters=None, marker=None, limit=None, sort_key=None,
     keys, dirs = common.sort_spec(sort_key, sort_dir, SORT_KEYS,
                                   "created_at", ("created_at", "id"))
     visibility = filters.pop("visibility", None)
-    mysql = db_session.get_engine().dialect.name in MYSQL
+    dialect = db_session.get_engine().dialect.name
+    mysql = dialect in MYSQL
     viewer = (visibility, project_id, is_admin, member_status)
     # a first page's statement is the same for the same request: built
     # once (building it cost more than running it on a small catalog)
     key = None if marker is not None or limit == 0 else _statement_key(
-        viewer, filters, keys, dirs, limit, mysql)
+        viewer, filters, keys, dirs, limit, dialect)
     query = _FIRST_PAGES.get(key) if key is not None else None
     if query is None:
         branches = _viewer_branches(*viewer)
@@ -116,7 +117,7 @@ def image_get_all(filters=None, marker=None, limit=None, sort_key=None,
     with db_session.connection(write=False) as session:
         if query is None:
             query = _page_statement(session, branches, conditions, marker,
-                                    viewer, keys, dirs, limit, mysql)
+                                    viewer, keys, dirs, limit, dialect)
             if key is not None:
                 _FIRST_PAGES.put(key, query)
         rows = session.execute(query).all()
@@ -124,18 +125,19 @@ def image_get_all(filters=None, marker=None, limit=None, sort_key=None,
 
 
 def _page_statement(session, branches, conditions, marker, viewer, keys,
-                    dirs, limit, mysql):
+                    dirs, limit, dialect):
     """The statement of a page (reading the marker's row, if any)."""
+    mysql, high = dialect in MYSQL, common.nulls_high(dialect)
     marker_row = None
     if marker is not None:
         marker_row = _marker_row(session, marker, viewer[1], viewer[2])
-        conditions = conditions + [common.after_marker(Image, marker_row,
-                                                       keys, dirs)]
-    ranges = _first_key_ranges(keys[0], dirs[0], marker_row)
+        conditions = conditions + [common.after_marker(
+            Image, marker_row, keys, dirs, high)]
+    ranges = _first_key_ranges(keys[0], dirs[0], marker_row, high)
     parts = [(sa.and_(branch, bound), null and mysql, source)
              for branch, source in branches for bound, null in ranges]
     hint = _mysql_seek_hint(keys[0]) if mysql and marker_row else None
-    return _page_query(parts, conditions, keys, dirs, limit, hint)
+    return _page_query(parts, conditions, (keys, dirs, high), limit, hint)
 
 
 class _Statements:
@@ -180,13 +182,13 @@ def _viewer_branches(*viewer):
     return branches
 
 
-def _statement_key(viewer, filters, keys, dirs, limit, mysql):
+def _statement_key(viewer, filters, keys, dirs, limit, dialect):
     """What a first page's statement depends on, hashable; None when
     a filter value is of a kind not frozen here (no reuse then)."""
     try:
         frozen = tuple((name, _frozen(value))
                        for name, value in filters.items())
-        key = (viewer, frozen, tuple(keys), tuple(dirs), limit, mysql)
+        key = (viewer, frozen, tuple(keys), tuple(dirs), limit, dialect)
         hash(key)
     except TypeError:
         return None
@@ -202,72 +204,77 @@ def _frozen(value):
     return (type(value).__name__, value)
 
 
-def _page_query(parts, conditions, keys, dirs, limit, hint=None):
+def _page_query(parts, conditions, order, limit, hint=None):
     """The first ``limit`` images of the UNION ALL of the disjoint
     ``parts`` (condition, whether its first sort key is NULL, the FROM
-    clause), each read in index order and cut at ``limit`` itself."""
+    clause), each read in index order and cut at ``limit`` itself.
+    ``order``: the sort keys, their directions and whether NULL sorts
+    high (:func:`common.nulls_high`)."""
+    keys, dirs, high = order
     if len(parts) == 1:
-        return _part_query(common.IMAGE, parts[0], conditions, keys, dirs,
+        return _part_query(common.IMAGE, parts[0], conditions, order,
                            limit, hint)
     # the parts carry only the id and the sort keys; the page's rows are
     # read by id once the page is known
     columns = [Image.id] + [getattr(Image, key) for key in keys
                             if key != "id"]
     page = sa.union_all(*(
-        sa.select(_part_query(columns, part, conditions, keys, dirs,
-                              limit, hint).subquery())
+        sa.select(_part_query(columns, part, conditions, order, limit,
+                              hint).subquery())
         for part in parts)).subquery("page")
     query = (sa.select(common.IMAGE)
              .join_from(common.IMAGE, page, Image.id == page.c.id)
              .order_by(*common.order_by(page.c, keys, dirs,
-                                        NULLABLE_SORT_KEYS)))
+                                        NULLABLE_SORT_KEYS, high)))
     if limit is not None:
         query = query.limit(limit)
     return query
 
 
-def _part_query(columns, part, conditions, keys, dirs, limit, hint):
+def _part_query(columns, part, conditions, order, limit, hint):
     condition, null, source = part
     query = (sa.select(*_as_list(columns)).select_from(source)
              .where(condition, *conditions)
-             .order_by(*_part_order(keys, dirs, null)))
+             .order_by(*_part_order(order, null)))
     for dialect in MYSQL if hint else ():
         query = query.with_hint(common.IMAGE, hint, dialect_name=dialect)
     return query if limit is None else query.limit(limit)
 
 
-def _part_order(keys, dirs, null):
+def _part_order(order, null):
     """ORDER BY of one part: the first key plainly (a part holds either
     its NULLs or its values), so the order is an index's order, or not at
     all where it is NULL throughout (``null``: for MariaDB, which would
     sort rather than see the order of the index after ``name IS NULL``;
     PostgreSQL needs the key to see it); later keys with NULLs sorting
-    lowest, as in ``common.order_by``."""
+    as in ``common.order_by``."""
+    keys, dirs, high = order
     first = getattr(Image, keys[0])
     terms = [] if null else [first.asc() if dirs[0] == "asc"
                              else first.desc()]
     return terms + common.order_by(Image, keys[1:], dirs[1:],
-                                   NULLABLE_SORT_KEYS)
+                                   NULLABLE_SORT_KEYS, high)
 
 
-def _first_key_ranges(key, direction, marker_row):
+def _first_key_ranges(key, direction, marker_row, high):
     """Disjoint conditions on the first sort key covering every row
     past ``marker_row`` (None: every row): NULLs apart from values, and
     past a marker a bound an index seeks to. ``after_marker`` still
-    decides the ties. Each comes with whether the key is NULL in it."""
+    decides the ties. Each comes with whether the key is NULL in it.
+    ``high``: NULL sorts above every value (``common.nulls_high``)."""
     column = getattr(Image, key)
     nullable = key in NULLABLE_SORT_KEYS
     values, nulls = (column.is_not(None), False), (column.is_(None), True)
     if marker_row is None:
         return [values, nulls] if nullable else [(sa.true(), False)]
+    nulls_after = common.nulls_last(direction, high)
     value = getattr(marker_row, key)
-    if value is None:  # NULL is the lowest value
-        return [nulls, values] if direction == "asc" else [nulls]
+    if value is None:  # the NULLs past it, then the values if they follow
+        return [nulls] if nulls_after else [nulls, values]
     value = sa.literal(value, type_=column.type)
-    if direction == "asc":
-        return [(column >= value, False)]
-    bound = (column <= value, False)
-    return [bound, nulls] if nullable else [bound]
+    bound = (column >= value if direction == "asc" else column <= value,
+             False)
+    return [bound, nulls] if nullable and nulls_after else [bound]
 
 
 def _marker_row(session, marker, project_id, is_admin):

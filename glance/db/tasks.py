@@ -118,6 +118,7 @@ def task_get_all(filters=None, marker=None, limit=None,
         conditions.append(getattr(Task, key) == value)
     if limit == 0:
         return []
+    high = common.nulls_high(db_session.get_engine().dialect.name)
     with db_session.reader() as session:
         if marker is not None:
             marker_row = session.scalars(sa.select(Task).where(
@@ -126,10 +127,10 @@ def task_get_all(filters=None, marker=None, limit=None,
             if marker_row is None:
                 raise exception.NotFound("Marker task %s not found" % marker)
             conditions.append(common.after_marker(Task, marker_row, keys,
-                                                  dirs))
+                                                  dirs, high))
         query = (_query().where(*conditions)
                  .order_by(*common.order_by(Task, keys, dirs,
-                                            NULLABLE_SORT_KEYS)))
+                                            NULLABLE_SORT_KEYS, high)))
         if limit is not None:
             query = query.limit(limit)
         return [_task_dict(*found) for found in session.execute(query)]

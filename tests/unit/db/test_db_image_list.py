@@ -6,6 +6,8 @@ import pytest
 
 from glance.common import exception
 from glance.db import api
+from glance.db import common
+from glance.db import session as db_session
 
 T0 = datetime.datetime(2024, 1, 1, 12, 0, 0)
 
@@ -275,11 +277,22 @@ def test_sort_single_and_multiple_keys(catalog):
     assert listed(["name"], ["asc"]) == ["alpha", "beta", "delta", "gamma"]
     assert listed(["name"]) == ["gamma", "delta", "beta", "alpha"]
     assert listed("name", "asc") == ["alpha", "beta", "delta", "gamma"]
-    # NULL size sorts lowest
-    assert listed(["size"], ["asc"]) == ["beta", "alpha", "delta", "gamma"]
-    assert listed(["size"], ["desc"]) == ["gamma", "delta", "alpha", "beta"]
-    assert listed(["disk_format", "size"], ["asc", "desc"]) == [
-        "delta", "alpha", "gamma", "beta"]
+    # beta's NULL size sorts lowest, highest on PostgreSQL, as Glance's
+    # plain ORDER BY sorts it on each database
+    if common.nulls_high(db_session.get_engine().dialect.name):
+        assert listed(["size"], ["asc"]) == [
+            "alpha", "delta", "gamma", "beta"]
+        assert listed(["size"], ["desc"]) == [
+            "beta", "gamma", "delta", "alpha"]
+        assert listed(["disk_format", "size"], ["asc", "desc"]) == [
+            "delta", "alpha", "beta", "gamma"]
+    else:
+        assert listed(["size"], ["asc"]) == [
+            "beta", "alpha", "delta", "gamma"]
+        assert listed(["size"], ["desc"]) == [
+            "gamma", "delta", "alpha", "beta"]
+        assert listed(["disk_format", "size"], ["asc", "desc"]) == [
+            "delta", "alpha", "gamma", "beta"]
     assert listed(["container_format", "name"], ["desc", "asc"]) == [
         "gamma", "alpha", "beta", "delta"]
     # one direction applies to every key
@@ -364,8 +377,10 @@ def _reference(images, keys, dirs):
         if extra not in keys:
             keys.append(extra)
             dirs.append(default_dir)
+    # NULL sorts lowest, highest on PostgreSQL
+    high = common.nulls_high(db_session.get_engine().dialect.name)
     for key, direction in reversed(list(zip(keys, dirs, strict=True))):
-        ordered.sort(key=lambda i, k=key: (i[k] is not None,
+        ordered.sort(key=lambda i, k=key: ((i[k] is None) == high,
                                            i[k] if i[k] is not None else 0),
                      reverse=direction == "desc")
     return ordered
@@ -460,7 +475,7 @@ def test_a_list_and_a_tuple_filter_are_told_apart():
     key = functools.partial(image_query._statement_key,
                             (None, "p1", False, "accepted"),
                             keys=["created_at"], dirs=["desc"], limit=5,
-                            mysql=False)
+                            dialect="sqlite")
     as_list = key({"created_at": [("gt", "2024-01-01")]})
     as_tuple = key({"created_at": ("gt", "2024-01-01")})
     assert as_list != as_tuple and None not in (as_list, as_tuple)

@@ -54,8 +54,10 @@ def expected(visibility, project_id, is_admin, member_status, keys, dirs):
         if extra not in keys:
             keys.append(extra)
             dirs.append(dirs[0])
+    # NULL sorts below every value, above on PostgreSQL (Glance's orders)
+    high = common.nulls_high(db_session.get_engine().dialect.name)
     for key, direction in reversed(list(zip(keys, dirs, strict=True))):
-        images.sort(key=lambda i, k=key: (i[k] is not None,
+        images.sort(key=lambda i, k=key: ((i[k] is None) == high,
                                           i[k] if i[k] is not None else 0),
                     reverse=direction == "desc")
     return [i["id"] for i in images]

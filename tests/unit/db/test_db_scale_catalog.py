@@ -7,6 +7,8 @@ import pytest
 from benchmarks import scale
 from benchmarks import scale_http
 from glance.db import api
+from glance.db import common
+from glance.db import session as db_session
 
 N = 600
 
@@ -18,8 +20,9 @@ def catalog(db):
 
 
 def _sort_values(image, keys):
-    # NULL sorts lowest, as the listing orders it
-    return tuple((image[k] is not None, image[k] or "") for k in keys)
+    # NULL sorts lowest, highest on PostgreSQL, as the listing orders it
+    high = common.nulls_high(db_session.get_engine().dialect.name)
+    return tuple(((image[k] is None) == high, image[k] or "") for k in keys)
 
 
 def test_every_benchmark_query_answers_a_sorted_page(catalog):
