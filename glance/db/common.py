@@ -86,10 +86,11 @@ def _image_statement(include_deleted):
 
 _IMAGE_WITH_CHILDREN = {flag: _image_statement(flag)
                         for flag in (False, True)}
-_CHILDREN_OF = (
-    _children(lambda column: column.in_(sa.bindparam("ids",
-                                                     expanding=True)))
-    .order_by(sa.column("kind"), sa.column("id")))
+# unordered: load_children puts the tags and locations of each image in
+# insertion order itself (sorting every row cost a list of 1,000 images
+# a quarter of this statement's time on SQLite)
+_CHILDREN_OF = _children(
+    lambda column: column.in_(sa.bindparam("ids", expanding=True)))
 _IMAGE_ROW = {
     False: sa.select(IMAGE).where(IMAGE.c.id == sa.bindparam("image_id"),
                                   live(IMAGE.c)),
@@ -160,11 +161,21 @@ def load_children(session, image_ids):
         if kind == 0:  # most rows: inline rather than _add_child
             children[image_id][0][name] = value
         elif kind == 1:
-            children[image_id][1].append(tag)
+            children[image_id][1].append((child_id, tag))
         else:
             _add_child(children[image_id], kind, child_id, name, value,
                        tag, meta, status)
+    for _props, tags, locations in children.values():
+        if tags:
+            tags.sort()
+            tags[:] = [tag for _id, tag in tags]
+        if len(locations) > 1:
+            locations.sort(key=_by_id)
     return children
+
+
+def _by_id(child):
+    return child["id"]
 
 
 def image_dict(row, children):

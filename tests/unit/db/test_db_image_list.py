@@ -499,3 +499,23 @@ def test_built_statements_are_bounded():
     statements.get("b")            # used: kept over "c"
     statements.put("d", "D")
     assert (statements.get("b"), statements.get("c")) == ("B", None)
+
+
+def test_listed_tags_and_locations_keep_their_insertion_order(db):
+    # the children of a page come unordered from the database
+    tags = ["zeta", "alpha", "mid", "beta"]
+    urls = ["file:///z", "file:///a", "file:///m"]
+    ids = []
+    for n in range(3):
+        image = api.image_create({"name": "i%d" % n, "owner": "p1",
+                                  "tags": tags[n:] + tags[:n]})
+        for url in urls[n:] + urls[:n]:
+            api.image_location_add(image["id"], url + str(n))
+        ids.append(image["id"])
+    listed = {i["id"]: i for i in api.image_get_all(project_id="p1")}
+    for n, image_id in enumerate(ids):
+        got = listed[image_id]
+        assert got == api.image_get(image_id)
+        assert got["tags"] == tags[n:] + tags[:n]
+        assert [loc["url"] for loc in got["locations"]] == [
+            url + str(n) for url in urls[n:] + urls[:n]]
