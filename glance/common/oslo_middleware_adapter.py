@@ -96,13 +96,18 @@ class _PassThrough:
         return body
 
 
+# webob's own rule (looked up at import: an upgrade without it fails to
+# start, not on the first redirect)
+_make_location_absolute = webob.Response._make_location_absolute
+
+
 def _absolute_location(environ, start_response):
     """``start_response`` making a relative ``Location`` absolute, as a
     webob Response answers it."""
     def start(status, headers, exc_info=None):
         headers = [(name, value) if name.lower() != "location" else
-                   (name, webob.Response._make_location_absolute(
-                       environ, value)) for name, value in headers]
+                   (name, _make_location_absolute(environ, value))
+                   for name, value in headers]
         return start_response(status, headers, exc_info)
     return start
 
