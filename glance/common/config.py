@@ -16,6 +16,7 @@ from oslo_log import log as logging
 from osprofiler import opts as profiler_opts
 from paste import deploy
 
+from glance.common import oslo_middleware_adapter
 from glance.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -372,8 +373,10 @@ def load_paste_app(app_name, flavor=None, conf_file=None):
     setup_profiler()
     try:
         LOG.debug("Loading %s from %s", app_name, conf_file)
-        return deploy.loadapp("config:%s" % conf_file, name=app_name)
+        app = deploy.loadapp("config:%s" % conf_file, name=app_name)
     except (LookupError, ImportError) as e:
         raise RuntimeError(
             _("Unable to load %(app)s from %(file)s: %(err)s")
             % {"app": app_name, "file": conf_file, "err": e}) from e
+    oslo_middleware_adapter.adopt_filters(app)
+    return app

@@ -3,13 +3,15 @@
 Their ``ConfigurableMiddleware.__call__`` is a webob ``wsgify``: for every
 request it builds a Request, captures the app's answer into a Response and
 answers from it, even where the filter leaves the request and the answer
-as they are. :class:`CORS` and :class:`HTTPProxyToWSGI` (the filters of
-our paste pipelines) are oslo's classes that hand such a request straight
-to the app, with only what answering from a webob Response adds (an
-absolute ``Location``, no body for HEAD); the rest takes oslo's own path.
+as they are. :class:`CORS` and :class:`HTTPProxyToWSGI` are oslo's classes
+that hand such a request straight to the app, with only what answering
+from a webob Response adds (an absolute ``Location``, no body for HEAD);
+the rest takes oslo's own path. Paste files name oslo's factories (ours
+as Glance's); :func:`adopt_filters` turns the filters they built into
+these once the app is loaded.
 
-Where oslo's path runs (a CORS request, or Glance's own paste file naming
-oslo's factories), ``ConfigurableMiddleware.__call__`` also runs
+Where oslo's path runs (a CORS request), ``ConfigurableMiddleware.__call__``
+also runs
 ``inspect.getfullargspec(self.process_response)`` on every request, to
 learn whether ``process_response`` takes the request: about 7% of a
 GET's application CPU, for an answer that depends only on the function.
@@ -127,3 +129,25 @@ class HTTPProxyToWSGI(_PassThrough, http_proxy_to_wsgi.HTTPProxyToWSGI):
 
     def passes_through(self, environ):
         return True
+
+
+# oslo's class -> ours: the same object, with our __call__ (no state added)
+_ADOPTED = {cors.CORS: CORS,
+            http_proxy_to_wsgi.HTTPProxyToWSGI: HTTPProxyToWSGI}
+
+
+def adopt_filters(app, depth=32):
+    """Give the oslo ``cors`` and ``http_proxy_to_wsgi`` filters of the
+    pipeline ``app`` (outermost first, each layer's ``application`` the
+    next) the pass-through; the number adopted. A filter of a subclass
+    of oslo's is left as it is."""
+    adopted = 0
+    for _layer in range(depth):
+        ours = _ADOPTED.get(type(app))
+        if ours is not None:
+            app.__class__ = ours
+            adopted += 1
+        app = getattr(app, "application", None)
+        if app is None:
+            break
+    return adopted

@@ -1,6 +1,7 @@
 """oslo.middleware's filters: our pass-through and the remembered argspec."""
 import contextlib
 import inspect
+import pathlib
 from unittest import mock
 
 import pytest
@@ -10,6 +11,7 @@ from oslo_middleware import base
 from oslo_middleware import cors
 from oslo_middleware import http_proxy_to_wsgi
 
+from glance.common import config
 from glance.common import oslo_middleware_adapter as adapter
 
 
@@ -160,3 +162,69 @@ def test_proxy_headers_answer_as_oslo_does(headers):
     if headers:
         assert ("X-Scheme", "https") in answer[1] or \
             "glance.example" in dict(answer[1])["Location"]
+
+
+class _Layer:
+    """A filter of ours: the next layer is its ``application``."""
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        return self.application(environ, start_response)
+
+
+class _OsloSubclass(cors.CORS):
+    pass
+
+
+def test_adoption_gives_oslo_filters_the_pass_through():
+    app = _location_app()
+    chain = cors.CORS.factory(None, allowed_origin=ORIGIN)(_Layer(
+        http_proxy_to_wsgi.HTTPProxyToWSGI.factory(None)(_Layer(
+            _OsloSubclass.factory(None, allowed_origin=ORIGIN)(app)))))
+    expected = _answer(chain, "/v2/images", method="HEAD")
+    assert adapter.adopt_filters(chain) == 2
+    assert type(chain) is adapter.CORS
+    assert type(chain.application.application) is adapter.HTTPProxyToWSGI
+    assert type(chain.application.application.application.application) \
+        is _OsloSubclass
+    assert _answer(chain, "/v2/images", method="HEAD") == expected
+    with _oslo_path() as calls:
+        _answer(chain, "/v2/images")
+    assert calls == ["/v2/images"]   # only the subclass took oslo's path
+
+
+def hello_app_factory(global_conf, **local_conf):
+    return _location_app()
+
+
+def test_a_loaded_glance_style_paste_file_gets_the_pass_through(tmp_path):
+    # Glance's paste files (and ours) name oslo's factories
+    paste = tmp_path / "glance-api-paste.ini"
+    paste.write_text(
+        "[pipeline:glance-api]\n"
+        "pipeline = cors http_proxy_to_wsgi hello\n"
+        "[filter:cors]\n"
+        "paste.filter_factory = oslo_middleware.cors:filter_factory\n"
+        "allowed_origin = %s\n"
+        "[filter:http_proxy_to_wsgi]\n"
+        "paste.filter_factory = oslo_middleware:HTTPProxyToWSGI.factory\n"
+        "[app:hello]\n"
+        "paste.app_factory = %s:hello_app_factory\n" % (ORIGIN, __name__))
+    with mock.patch.object(config, "setup_profiler"):
+        app = config.load_paste_app("glance-api", flavor="",
+                                    conf_file=str(paste))
+    assert type(app) is adapter.CORS
+    assert type(app.application) is adapter.HTTPProxyToWSGI
+    status, headers, _body = _answer(app, "/v2/images")
+    assert status == "201 Created"
+    assert ("Location", "http://localhost/v2/images/x") in headers
+
+
+def test_our_paste_file_names_oslo_factories_as_glance_does():
+    text = (pathlib.Path(config.__file__).parents[2] / "etc" /
+            "glance-api-paste.ini").read_text()
+    assert "paste.filter_factory = oslo_middleware.cors:filter_factory" \
+        in text
+    assert "oslo_middleware:HTTPProxyToWSGI.factory" in text
