@@ -289,6 +289,11 @@ def _undo_stale(image, stolen, reason):
     ``queued`` (a half-downloaded staging file is removed).
     """
     method = _fail_task(stolen, reason)
+    # the image as it is now: ``image`` may have been read before the
+    # task's last location, recorded before it ended, whose data stays
+    image = db.image_get(image["id"])
+    if image["properties"].get(flow.LOCK) != stolen:
+        return image    # its holder let go meanwhile: nothing to undo
     _discard_partial_data(image)
     values = {}
     props = dict(image["properties"])

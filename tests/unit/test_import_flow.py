@@ -203,3 +203,43 @@ def test_image_deleted_mid_import_leaves_no_data(env, ctx, monkeypatch):
     import os
     assert image["id"] not in os.listdir(datadir)
     assert not store.delete_staged_data(image["id"])
+
+
+def test_taking_a_finished_copy_lock_over_keeps_its_data(env, ctx,
+                                                         monkeypatch):
+    """A copy recorded its location, then finished, while a second import
+    request, having read the image before that location, found the lock
+    held by a finished task: the data the copy wrote stays."""
+    image = new_image(ctx)
+    task = task_records.create(ctx, "api_image_import",
+                               {"image_id": image["id"]},
+                               image_id=image["id"])
+    stale = db.image_update(image["id"], {"properties": {
+        flow.LOCK: task["id"], flow.IMPORTING: "slow"}})
+    db.image_location_add(image["id"], "file:///slow/" + image["id"],
+                          metadata={"store": "slow"})
+    db.task_update(task["id"], {"status": "success"})
+    discarded = []
+    monkeypatch.setattr(store, "discard_leftover_data",
+                        lambda *args: discarded.append(args))
+    assert image_import._check_lock(stale) == task["id"]
+    got = image_import._undo_stale(stale, task["id"], "stale")
+    assert discarded == []
+    assert flow.LOCK not in got["properties"]
+    assert db.task_get(task["id"])["status"] == "success"
+
+
+def test_a_lock_let_go_meanwhile_is_not_undone(env, ctx, monkeypatch):
+    image = new_image(ctx)
+    task = task_records.create(ctx, "api_image_import",
+                               {"image_id": image["id"]},
+                               image_id=image["id"])
+    stale = db.image_update(image["id"], {"properties": {
+        flow.LOCK: task["id"], flow.IMPORTING: "slow"}})
+    db.image_update(image["id"], {"properties": {flow.IMPORTING: ""}},
+                    purge_props=True)
+    discarded = []
+    monkeypatch.setattr(store, "discard_leftover_data",
+                        lambda *args: discarded.append(args))
+    got = image_import._undo_stale(stale, task["id"], "stale")
+    assert discarded == [] and flow.LOCK not in got["properties"]
