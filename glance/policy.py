@@ -195,6 +195,15 @@ class Enforcer(policy.Enforcer):
         except policy.InvalidScope:
             return False
 
+    def _map_context_attributes_into_creds(self, ctx):
+        # oslo.policy copies the policy values key by key through the
+        # Mapping protocol of oslo.context's deprecation-aware mapping
+        # (twice per request, about 3% of a GET's CPU); its plain dict
+        # view holds the same keys and values
+        values = ctx.to_policy_values()
+        plain = getattr(values, "_dict", None)
+        return dict(plain if isinstance(plain, dict) else values)
+
     def check_is_admin(self, context):
         """Whether ``context`` passes the ``context_is_admin`` rule."""
         return self.check_action(context, "context_is_admin",

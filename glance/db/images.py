@@ -11,6 +11,7 @@ from sqlalchemy import exc as sa_exc
 
 from glance.common import exception
 from glance.db import common
+from glance.db import direct_read
 from glance.db import models
 from glance.db import session as db_session
 
@@ -109,12 +110,14 @@ def _check_unused_id(session, image_id):
         raise exception.Duplicate("Image ID %s already exists" % image_id)
 
 
+_IMAGE_READ = {flag: direct_read.DirectRead(statement)
+               for flag, statement in common.IMAGE_WITH_CHILDREN.items()}
+
+
 def image_get(image_id, include_deleted=False):
     """The dict of an image (ImageNotFound if absent or deleted)."""
-    with db_session.connection(write=False,
-                               one_statement=True) as session:
-        return common.load_image(session, image_id,
-                                 include_deleted=include_deleted)
+    rows = _IMAGE_READ[include_deleted].all({"image_id": image_id})
+    return common.image_from_rows(image_id, rows)
 
 
 def image_update(image_id, values, purge_props=False, from_state=None,

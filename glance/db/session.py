@@ -327,7 +327,7 @@ def _begin_immediate(conn):
 
 
 @contextlib.contextmanager
-def _errors_translated():
+def translated_errors():
     """Values the database refuses become Invalid (400), not a 500."""
     try:
         yield
@@ -358,7 +358,7 @@ def connection(write=True, one_statement=False):
     slower on MariaDB (PyMySQL switches it with a statement each way).
     """
     engine = get_engine()
-    with _errors_translated(), engine.connect() as conn:
+    with translated_errors(), engine.connect() as conn:
         if write:
             conn.execution_options(**{_WRITE_OPTION: True})
         elif one_statement:
@@ -405,7 +405,7 @@ def schema_connection():
 @contextlib.contextmanager
 def _transaction(write):
     engine = get_engine()
-    with _errors_translated(), engine.connect() as conn:
+    with translated_errors(), engine.connect() as conn:
         if write:
             conn.execution_options(**{_WRITE_OPTION: True})
         session = orm.Session(bind=conn, autoflush=False,

@@ -187,6 +187,35 @@ def test_check_is_admin():
     assert not policy.check_is_admin(ctx(P1, "administrator"))
 
 
+def test_creds_are_oslo_policys_own(enforcer):
+    # the copy of the policy values equals oslo.policy's key-by-key copy,
+    # the is_admin flag this project adds included
+    context = RequestContext(
+        user_id="u", project_id="p", roles=["member", "reader"],
+        user_domain_id="d", project_domain_id="pd", is_admin=True,
+        service_roles=["service"], system_scope=None)
+    creds = enforcer._map_context_attributes_into_creds(context)
+    expected = oslo_policy.Enforcer._map_context_attributes_into_creds(
+        enforcer, context)
+    assert creds == expected
+    assert creds["is_admin"] is True and creds["roles"] == ["member",
+                                                             "reader"]
+    assert type(creds) is dict
+    creds["roles"] = ["changed"]   # a copy: the context keeps its own
+    assert context.roles == ["member", "reader"]
+
+
+def test_a_rule_on_is_admin_sees_the_flag(tmp_path, conf):
+    path = tmp_path / "policy.yaml"
+    path.write_text('"get_images": "is_admin:True"\n')
+    conf(policy_file=str(path), group="oslo_policy")
+    policy.reset()
+    admin = ctx(P1, "member")
+    admin.is_admin = True
+    assert policy.check(admin, "get_images")
+    assert not policy.check(ctx(P1, "member"), "get_images")
+
+
 def test_unknown_action_is_a_programming_error(enforcer):
     with pytest.raises(oslo_policy.PolicyNotRegistered):
         policy.check(ADMIN, "no_such_rule")

@@ -275,3 +275,20 @@ def test_failed_write_releases_the_lock(sqlite_url):
     engine = db_session.get_engine()
     assert engine.pool.checkedout() == 0
     api.image_create({})
+
+
+def test_a_direct_read_sends_the_select_only(sqlite_url):
+    # the direct read (glance.db.direct_read) of an image
+    image = api.image_create({"name": "x"})
+    engine = db_session.get_engine()
+    fairy = engine.raw_connection()
+    sent = []
+    fairy.dbapi_connection.set_trace_callback(sent.append)
+    fairy.close()   # last in, first out: the read gets this connection
+    try:
+        api.image_get(image["id"])
+    finally:
+        fairy = engine.raw_connection()
+        fairy.dbapi_connection.set_trace_callback(None)
+        fairy.close()
+    assert len(sent) == 1 and sent[0].startswith("SELECT")

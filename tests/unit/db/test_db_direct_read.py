@@ -1,0 +1,191 @@
+"""Direct reads (glance.db.direct_read): the same rows as Core, the pool's
+rules kept, errors as Core raises them; on SQLite, PostgreSQL and MariaDB."""
+import datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from glance.common import exception
+from glance.db import api
+from glance.db import common
+from glance.db import direct_read
+from glance.db import images as db_images
+from glance.db import session as db_session
+from tests.unit.db.conftest import server_database
+
+
+def _core_rows(statement, values):
+    with db_session.connection(write=False, one_statement=True) as conn:
+        return conn.execute(statement, values).all()
+
+
+def _rich_image():
+    image = api.image_create({
+        "name": "rich", "status": "active", "visibility": "public",
+        "protected": True, "os_hidden": True, "min_disk": 3,
+        "min_ram": 512, "owner": "p1", "size": 2 ** 40,
+        "virtual_size": 2 ** 41, "disk_format": "qcow2",
+        "container_format": "bare", "checksum": "a" * 32,
+        "os_hash_algo": "sha512", "os_hash_value": "b" * 128,
+        "created_at": datetime.datetime(2020, 1, 2, 3, 4, 5, 123456),
+        "properties": {"os_distro": "cirros", "empty": "", "ü": "ß"},
+        "tags": ["b", "a"]})
+    api.image_location_add(image["id"], "file:///one",
+                           {"store": "fast", "n": [1, 2]})
+    api.image_location_add(image["id"], "file:///two", status="deleted")
+    return image
+
+
+@pytest.mark.parametrize("include_deleted", [False, True])
+def test_rows_and_their_types_equal_cores(db, include_deleted):
+    image = _rich_image()
+    statement = common.IMAGE_WITH_CHILDREN[include_deleted]
+    values = {"image_id": image["id"]}
+    expected = _core_rows(statement, values)
+    got = direct_read.DirectRead(statement).all(values)
+    assert len(got) == len(expected) >= 5
+    for row, core_row in zip(got, expected, strict=True):
+        assert list(row) == list(core_row)
+        assert [type(v) for v in row] == [type(v) for v in core_row]
+
+
+def test_image_get_equals_the_core_read(db):
+    image = _rich_image()
+    with db_session.connection(write=False) as conn:
+        expected = common.load_image(conn, image["id"])
+    got = api.image_get(image["id"])
+    assert got == expected
+    assert got["protected"] is True and got["deleted"] is False
+    assert got["created_at"] == datetime.datetime(2020, 1, 2, 3, 4, 5,
+                                                  123456)
+    assert got["locations"][0]["metadata"] == {"store": "fast",
+                                               "n": [1, 2]}
+    assert got["tags"] == ["b", "a"]
+
+
+def test_deleted_image_only_with_include_deleted(db):
+    image = api.image_create({"name": "gone"})
+    api.image_destroy(image["id"])
+    with pytest.raises(exception.ImageNotFound):
+        api.image_get(image["id"])
+    found = api.image_get(image["id"], include_deleted=True)
+    assert found["deleted"] is True and found["status"] == "deleted"
+
+
+def test_no_core_connection_is_made(db, monkeypatch):
+    image = api.image_create({"name": "x"})
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a Core connection was opened")
+
+    monkeypatch.setattr(sa.engine.Connection, "__init__", refuse)
+    assert api.image_get(image["id"])["name"] == "x"
+
+
+def test_cursor_listeners_see_the_read_through_core(db):
+    image = api.image_create({"name": "x"})
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    engine = db_session.get_engine()
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert api.image_get(image["id"])["name"] == "x"
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert any(s.lstrip().upper().startswith("SELECT") for s in seen)
+
+
+def test_a_read_ends_its_transaction(db):
+    # MariaDB's REPEATABLE READ would show the old name to a connection
+    # whose read transaction stayed open (the pool hands the same one out)
+    image = api.image_create({"name": "before"})
+    assert api.image_get(image["id"])["name"] == "before"
+    api.image_update(image["id"], {"name": "after"})
+    assert api.image_get(image["id"])["name"] == "after"
+    fairy = db_session.get_engine().raw_connection()
+    try:
+        raw = fairy.dbapi_connection
+        if hasattr(raw, "in_transaction"):   # sqlite3
+            assert not raw.in_transaction
+        elif hasattr(raw, "get_transaction_status"):   # psycopg2
+            import psycopg2.extensions as ext
+            assert raw.get_transaction_status() == \
+                ext.TRANSACTION_STATUS_IDLE
+    finally:
+        fairy.close()
+
+
+def test_a_failing_statement_raises_as_core_does(db):
+    missing = sa.table("no_such_table", sa.column("id"))
+    read = direct_read.DirectRead(
+        sa.select(missing.c.id).where(missing.c.id == sa.bindparam("i")))
+    with pytest.raises(sa_exc.DBAPIError) as err:
+        read.all({"i": "x"})
+    assert "no_such_table" in str(err.value)
+    assert not err.value.connection_invalidated
+    image = api.image_create({"name": "still"})
+    assert api.image_get(image["id"])["name"] == "still"
+
+
+@pytest.fixture(params=["postgresql", "mysql"])
+def server_url(request):
+    """An empty database on each server, in use by glance.db."""
+    with server_database(request.param) as url:
+        db_session.configure(url)
+        yield request.param
+
+
+def test_a_connection_the_server_drops_is_invalidated(server_url):
+    kill = {"postgresql": "SELECT pg_terminate_backend(pg_backend_pid())",
+            "mysql": "KILL CONNECTION_ID()"}[server_url]
+    invalidated = []
+    engine = db_session.get_engine()
+
+    def record(*args):
+        invalidated.append(args)
+
+    sa.event.listen(engine, "invalidate", record)
+    try:
+        with pytest.raises(sa_exc.DBAPIError) as err:
+            direct_read.DirectRead(sa.text(kill)).all({})
+    finally:
+        sa.event.remove(engine, "invalidate", record)
+    assert err.value.connection_invalidated
+    # before any later checkout could be handed the dead connection
+    assert len(invalidated) == 1
+    one = direct_read.DirectRead(sa.select(sa.literal_column("1")))
+    assert [tuple(row) for row in one.all({})] == [(1,)]
+
+
+def test_a_connection_that_cannot_open_raises_as_core_does(db):
+    # what the API answers 503 to when the database cannot be reached
+    engine = db_session.get_engine()
+    dbapi = engine.dialect.loaded_dbapi
+
+    def fail(*args, **kwargs):
+        raise dbapi.OperationalError("could not connect to server")
+
+    engine.dispose()
+    sa.event.listen(engine, "do_connect", fail)
+    try:
+        with pytest.raises(sa_exc.OperationalError) as err:
+            api.image_get("x")
+    finally:
+        sa.event.remove(engine, "do_connect", fail)
+    assert isinstance(err.value.orig, dbapi.OperationalError)
+    with pytest.raises(exception.ImageNotFound):
+        api.image_get("x")
+
+
+def test_nul_in_an_id_is_not_a_server_error(db):
+    with pytest.raises((exception.ImageNotFound, exception.Invalid)):
+        api.image_get("a\x00b")
+
+
+def test_the_module_read_is_a_direct_read():
+    assert all(isinstance(read, direct_read.DirectRead)
+               for read in db_images._IMAGE_READ.values())
