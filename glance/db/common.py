@@ -14,6 +14,7 @@ import json
 import sqlalchemy as sa
 
 from glance.common import exception
+from glance.db import direct_read
 from glance.db import models
 
 IMAGE = models.Image.__table__
@@ -92,6 +93,33 @@ IMAGE_WITH_CHILDREN = {flag: _image_statement(flag)
 # a quarter of this statement's time on SQLite)
 _CHILDREN_OF = _children(
     lambda column: column.in_(sa.bindparam("ids", expanding=True)))
+# the children of up to MAX_DIRECT_CHILDREN images, read directly: one
+# statement per power of two of ids (the ids repeated up to it), as an
+# expanding IN list would make Core compile the statement per execution
+MAX_DIRECT_CHILDREN = 1024
+_DIRECT_CHILDREN = {}
+
+
+def direct_children_read(count):
+    """(the DirectRead of the children of ``count`` images, the number of
+    ids it takes: see :func:`direct_children_values`)."""
+    size = 1
+    while size < count:
+        size *= 2
+    read = _DIRECT_CHILDREN.get(size)
+    if read is None:
+        ids = [sa.bindparam("id%d" % i) for i in range(size)]
+        read = _DIRECT_CHILDREN.setdefault(size, direct_read.DirectRead(
+            _children(lambda column: column.in_(ids))))
+    return read, size
+
+
+def direct_children_values(image_ids, size):
+    """The values of a children read of ``size`` ids for ``image_ids``."""
+    last = len(image_ids) - 1
+    return {"id%d" % i: image_ids[min(i, last)] for i in range(size)}
+
+
 _IMAGE_ROW = {
     False: sa.select(IMAGE).where(IMAGE.c.id == sa.bindparam("image_id"),
                                   live(IMAGE.c)),
@@ -154,10 +182,15 @@ def load_children(session, image_ids):
     Returns ``{image_id: (properties, tags, locations)}`` with only the
     live rows, tags and locations in insertion order.
     """
+    if not image_ids:
+        return {}
+    rows = session.execute(_CHILDREN_OF, {"ids": list(image_ids)}).all()
+    return children_from_rows(image_ids, rows)
+
+
+def children_from_rows(image_ids, rows):
+    """:func:`load_children`'s answer from the rows of its statement."""
     children = {i: ({}, [], []) for i in image_ids}
-    if not children:
-        return children
-    rows = session.execute(_CHILDREN_OF, {"ids": list(children)}).all()
     for kind, image_id, child_id, name, value, tag, meta, status in rows:
         if kind == 0:  # most rows: inline rather than _add_child
             children[image_id][0][name] = value

@@ -1,21 +1,27 @@
-"""Hot one-statement reads, run on the pooled DB-API connection.
+"""Hot reads, run on the pooled DB-API connection.
 
-Reading one image is the most frequent query, and SQLAlchemy Core's
-execution machinery cost as much as the SQL itself: a ``Connection``, a
-transaction, an execution context and a ``Result`` per call (a GET of one
-image spent a quarter of a worker's time in the read, half of it there).
+Showing an image and a first page of a list are the most frequent
+queries, and SQLAlchemy Core's execution machinery cost as much as their
+SQL: a ``Connection``, a transaction, an execution context and a
+``Result`` per statement (a GET of one image spent a quarter of a
+worker's time in the read, half of it there).
 
 A :class:`DirectRead` compiles its statement once per dialect with
 SQLAlchemy, then runs it on a connection checked out of the engine's pool
-(so pre-ping, recycling and the reset on return still apply) and converts
-each column with the result processor Core would use. Errors come out as
-Core's do (``DBAPIError`` subclasses, the connection invalidated when the
-server went away), and values the database refuses as ``Invalid``.
+(so pre-ping, recycling and the reset on return still apply), binds the
+values as Core would (bind processors, the dialect's parameter style)
+and converts each column with the result processor Core would use.
+Errors come out as Core's do (``DBAPIError`` subclasses, the connection
+invalidated when the server went away), and values the database refuses
+as ``Invalid``. A statement Core must finish compiling per execution
+(expanding ``IN`` lists, escaped or literal-rendered parameters) runs
+through Core.
 
 While anything listens to the engine's cursor events (SQL tracing, the
 statement counters of the tests), reads take the Core path so the
-listeners see them.
+listeners see them (:func:`usable`).
 """
+import contextlib
 import weakref
 
 from sqlalchemy import exc as sa_exc
@@ -23,23 +29,59 @@ from sqlalchemy import exc as sa_exc
 from glance.db import session as db_session
 
 
-class _Plan:
-    """A statement compiled for one dialect, and how to convert its rows."""
+def usable(engine):
+    """Whether reads may bypass Core on ``engine`` (nothing listens to
+    its cursor events)."""
+    dispatch = engine.dispatch
+    return not (dispatch.before_cursor_execute or
+                dispatch.after_cursor_execute)
 
-    def __init__(self, statement, dialect):
-        compiled = statement.compile(dialect=dialect)
-        if compiled.post_compile_params or compiled._bind_processors:
-            raise ValueError("DirectRead takes plain bound parameters only")
+
+class _Plan:
+    """A statement compiled for one dialect, and how to bind and convert."""
+
+    def __init__(self, compiled, dialect):
+        self.compiled = compiled
+        self.dialect = dialect
         self.sql = compiled.string
         self.names = compiled.positiontup if compiled.positional else None
+        self.bind_processors = dict(compiled._bind_processors)
+        # values passed at execution only, none embedded or converted
+        self.plain = not self.bind_processors and all(
+            bind.required for bind in compiled.binds.values())
+        self.embedded = None   # the parameters of a statement without any
         self.types = [entry[3] for entry in compiled._result_columns]
         self.processors = None   # from the first cursor's description
-        self.dialect = dialect
+
+    @classmethod
+    def of(cls, statement, dialect):
+        """The plan, or None when Core must compile per execution."""
+        compiled = statement.compile(dialect=dialect)
+        if compiled.post_compile_params or compiled.escaped_bind_names or \
+                compiled.literal_execute_params:
+            return None
+        return cls(compiled, dialect)
 
     def parameters(self, values):
+        """The statement's parameters in the dialect's style."""
+        if self.plain:
+            return self._ordered(values)
+        if values:
+            return self._bound(self.compiled.construct_params(values))
+        if self.embedded is None:
+            self.embedded = self._bound(self.compiled.construct_params())
+        return self.embedded
+
+    def _bound(self, params):
+        for name, processor in self.bind_processors.items():
+            if name in params:
+                params[name] = processor(params[name])
+        return self._ordered(params)
+
+    def _ordered(self, params):
         if self.names is None:
-            return values
-        return [values[name] for name in self.names]
+            return params
+        return [params[name] for name in self.names]
 
     def learn(self, description):
         self.processors = [
@@ -59,6 +101,9 @@ class _Plan:
         return converted
 
 
+_CORE_ONLY = object()
+
+
 class DirectRead:
     """A SELECT run straight on a pooled DB-API connection."""
 
@@ -66,47 +111,81 @@ class DirectRead:
         self.statement = statement
         self._plans = weakref.WeakKeyDictionary()
 
+    def plan(self, dialect):
+        """The plan for ``dialect``, None if the statement needs Core."""
+        plan = self._plans.get(dialect)
+        if plan is None:
+            plan = _Plan.of(self.statement, dialect) or _CORE_ONLY
+            self._plans[dialect] = plan
+        return None if plan is _CORE_ONLY else plan
+
     def all(self, values):
         """Every row, as sequences in the statement's column order."""
         engine = db_session.get_engine()
-        if engine.dispatch.before_cursor_execute or \
-                engine.dispatch.after_cursor_execute:
-            return self._through_core(values)
-        with db_session.translated_errors():
-            return self._run(engine, values)
+        if not usable(engine) or self.plan(engine.dialect) is None:
+            with db_session.connection(write=False,
+                                       one_statement=True) as conn:
+                return conn.execute(self.statement, values).all()
+        with reading(engine) as reader:
+            return reader.all(self, values)
 
-    def _through_core(self, values):
-        with db_session.connection(write=False,
-                                   one_statement=True) as conn:
-            return conn.execute(self.statement, values).all()
 
-    def _run(self, engine, values):
-        dialect = engine.dialect
+class _Reader:
+    """DirectReads on one checked-out connection."""
+
+    def __init__(self, fairy, dialect):
+        self.fairy = fairy
+        self.dialect = dialect
+
+    def all(self, read, values):
+        plan = read.plan(self.dialect)
+        parameters = plan.parameters(values)
+        cursor = self.fairy.cursor()
+        try:
+            cursor.execute(plan.sql, parameters)
+            if plan.processors is None:
+                plan.learn(cursor.description)
+            rows = cursor.fetchall()
+        except self.dialect.loaded_dbapi.Error as e:
+            raise _wrapped(e, plan.sql, parameters, self.fairy, cursor,
+                           self.dialect) from e
+        finally:
+            cursor.close()
+        return plan.convert(rows)
+
+
+@contextlib.contextmanager
+def reading(engine, snapshot=False):
+    """A :class:`_Reader` on a pooled connection, returned at the end.
+
+    With ``snapshot`` its reads see one state of the database: on SQLite
+    (autocommit mode) between a BEGIN and a COMMIT; the server databases
+    run them in the transaction the first one opens (the pool's reset
+    rolls it back), as Core does.
+    """
+    dialect = engine.dialect
+    with db_session.translated_errors():
         try:
             fairy = engine.raw_connection()   # pre-ping and recycle here
         except dialect.loaded_dbapi.Error as e:
             raise _wrapped(e, None, None, None, None, dialect) from e
         try:
-            plan = self._plans.get(dialect)
-            if plan is None:
-                plan = self._plans[dialect] = _Plan(self.statement, dialect)
-            parameters = plan.parameters(values)
-            cursor = fairy.cursor()
-            try:
-                cursor.execute(plan.sql, parameters)
-                if plan.processors is None:
-                    plan.learn(cursor.description)
-                rows = cursor.fetchall()
-            except dialect.loaded_dbapi.Error as e:
-                raise _wrapped(e, plan.sql, parameters, fairy, cursor,
-                               dialect) from e
-            finally:
-                cursor.close()
+            if snapshot and dialect.name == "sqlite":
+                _send(fairy, dialect, "BEGIN")
+                yield _Reader(fairy, dialect)
+                _send(fairy, dialect, "COMMIT")
+            else:
+                yield _Reader(fairy, dialect)
         finally:
-            # back to the pool, which rolls back the server's implicit
-            # transaction (SQLite runs in autocommit mode: nothing to end)
+            # back to the pool, which rolls back what is still open
             fairy.close()
-        return plan.convert(rows)
+
+
+def _send(fairy, dialect, sql):
+    try:
+        fairy.dbapi_connection.execute(sql)
+    except dialect.loaded_dbapi.Error as e:
+        raise _wrapped(e, sql, None, fairy, None, dialect) from e
 
 
 def _wrapped(error, sql, parameters, fairy, cursor, dialect):

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 from glance.common import exception
 from glance.db import common
+from glance.db import direct_read
 from glance.db import models
 from glance.db import session as db_session
 
@@ -107,21 +108,48 @@ def image_get_all(filters=None, marker=None, limit=None, sort_key=None,
     # once (building it cost more than running it on a small catalog)
     key = None if marker is not None or limit == 0 else _statement_key(
         viewer, filters, keys, dirs, limit, dialect)
-    query = _FIRST_PAGES.get(key) if key is not None else None
-    if query is None:
+    page = _FIRST_PAGES.get(key) if key is not None else None
+    if page is None:
         branches = _viewer_branches(*viewer)
         conditions = [common.live(Image)]
         conditions.extend(filter_clauses(filters, probe_per_row=mysql))
     if limit == 0:
         return []
+    if page is not None and _direct(page, limit):
+        return _direct_page(page)
     with db_session.connection(write=False) as session:
-        if query is None:
-            query = _page_statement(session, branches, conditions, marker,
-                                    viewer, keys, dirs, limit, dialect)
+        if page is None:
+            page = direct_read.DirectRead(_page_statement(
+                session, branches, conditions, marker, viewer, keys, dirs,
+                limit, dialect))
             if key is not None:
-                _FIRST_PAGES.put(key, query)
-        rows = session.execute(query).all()
+                _FIRST_PAGES.put(key, page)
+        rows = session.execute(page.statement).all()
         return common.image_dicts(session, rows)
+
+
+def _direct(page, limit):
+    """Whether a kept first page is read past Core (see direct_read)."""
+    engine = db_session.get_engine()
+    return (limit is not None and limit <= common.MAX_DIRECT_CHILDREN
+            and direct_read.usable(engine)
+            and page.plan(engine.dialect) is not None)
+
+
+def _direct_page(page):
+    """The dicts of a kept first page, its rows and their children read
+    in one snapshot on the DB-API connection."""
+    with direct_read.reading(db_session.get_engine(),
+                             snapshot=True) as reader:
+        rows = reader.all(page, None)
+        ids = [row[0] for row in rows]
+        if not ids:
+            return []
+        children, size = common.direct_children_read(len(ids))
+        child_rows = reader.all(
+            children, common.direct_children_values(ids, size))
+    found = common.children_from_rows(ids, child_rows)
+    return [common.image_dict(row, found[row[0]]) for row in rows]
 
 
 def _page_statement(session, branches, conditions, marker, viewer, keys,

@@ -189,3 +189,116 @@ def test_nul_in_an_id_is_not_a_server_error(db):
 def test_the_module_read_is_a_direct_read():
     assert all(isinstance(read, direct_read.DirectRead)
                for read in db_images._IMAGE_READ.values())
+
+
+# -- first pages of lists ---------------------------------------------------
+
+@pytest.fixture
+def catalog(db):
+    """Images of two projects with every kind of child and column."""
+    base = datetime.datetime(2024, 1, 1, 12, 0, 0)
+    for i in range(11):
+        owner = "p1" if i % 2 else "p2"
+        visibility = ("public", "private", "shared", "community")[i % 4]
+        image = api.image_create({
+            "name": None if i == 3 else "img-%02d" % (i % 7),
+            "owner": owner, "visibility": visibility,
+            "protected": i % 3 == 0, "os_hidden": i == 5,
+            "size": None if i % 5 == 0 else i * 1000,
+            "disk_format": "raw", "container_format": "bare",
+            "created_at": base + datetime.timedelta(minutes=i % 4),
+            "properties": {"os_distro": "d%d" % (i % 3), "n": str(i)},
+            "tags": ["t%d" % (i % 2), "all"][: 1 + i % 2]})
+        if i % 4 == 2:
+            api.image_member_create(image["id"], "p1",
+                                    status=("accepted", "pending")[i % 3 % 2])
+        if i % 3 == 1:
+            api.image_location_add(image["id"], "file:///%d" % i,
+                                   {"store": "fast"})
+
+
+LIST_CASES = [
+    {"is_admin": True, "limit": 25},
+    {"is_admin": True, "limit": 3},
+    {"is_admin": True, "limit": 5, "sort_key": "name", "sort_dir": "asc"},
+    {"project_id": "p1", "limit": 7},
+    {"project_id": "p1", "limit": 25, "member_status": "all"},
+    {"project_id": "p1", "limit": 25, "filters": {"visibility": "shared"}},
+    {"project_id": "p2", "limit": 25, "filters": {"tags": ["all"]}},
+    {"project_id": "p1", "limit": 25, "filters": {"os_distro": "d1"}},
+    {"is_admin": True, "limit": 25, "filters": {"protected": True}},
+    {"is_admin": True, "limit": 25, "sort_key": ["size", "name"],
+     "sort_dir": ["desc", "asc"]},
+    {"is_admin": True, "limit": 25, "filters": {
+        "created_at": ("gt", datetime.datetime(2024, 1, 1, 12, 1))}},
+    {"is_admin": True, "limit": 25, "filters": {"name": ["img-01",
+                                                         "img-02"]}},
+    {"project_id": None, "limit": 25},
+    {"is_admin": True, "limit": 0},
+]
+
+
+def _listed(kwargs):
+    return api.image_get_all(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", LIST_CASES)
+def test_a_direct_first_page_equals_the_core_read(catalog, kwargs):
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    engine = db_session.get_engine()
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        expected = _listed(kwargs)   # Core, which keeps the statement
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert seen or kwargs["limit"] == 0
+    got = _listed(kwargs)
+    assert got == expected
+    assert [[type(v) for v in image.values()] for image in got] == \
+        [[type(v) for v in image.values()] for image in expected]
+
+
+def test_a_kept_first_page_opens_no_core_connection(catalog, monkeypatch):
+    kwargs = {"project_id": "p1", "limit": 25}
+    expected = _listed(kwargs)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a Core connection was opened")
+
+    monkeypatch.setattr(sa.engine.Connection, "__init__", refuse)
+    got = _listed(kwargs)
+    assert got == expected and len(got) >= 5
+    assert any(image["locations"] for image in got)
+    assert any(image["properties"] for image in got)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 9])
+def test_children_read_of_any_count(db, count):
+    ids = []
+    for i in range(count):
+        image = api.image_create({"properties": {"k": str(i)},
+                                  "tags": ["t%d" % i, "x"]})
+        api.image_location_add(image["id"], "file:///%d" % i)
+        ids.append(image["id"])
+    read, size = common.direct_children_read(count)
+    assert size >= count and size & (size - 1) == 0
+    rows = read.all(common.direct_children_values(ids, size))
+    with db_session.connection(write=False) as conn:
+        expected = common.load_children(conn, ids)
+    assert common.children_from_rows(ids, rows) == expected
+    assert len(rows) == 4 * count   # each child once, padding or not
+
+
+def test_statements_core_compiles_per_execution_run_through_core(db):
+    table = common.IMAGE
+    listed = direct_read.DirectRead(
+        sa.select(table.c.id).where(table.c.id.in_(["a", "b"])))
+    assert listed.plan(db_session.get_engine().dialect) is None
+    image = api.image_create({"name": "x"})
+    listed = direct_read.DirectRead(
+        sa.select(table.c.name).where(table.c.id.in_([image["id"], "b"])))
+    assert [tuple(r) for r in listed.all({})] == [("x",)]

@@ -292,3 +292,23 @@ def test_a_direct_read_sends_the_select_only(sqlite_url):
         fairy.dbapi_connection.set_trace_callback(None)
         fairy.close()
     assert len(sent) == 1 and sent[0].startswith("SELECT")
+
+
+def test_a_direct_first_page_reads_one_snapshot(sqlite_url):
+    for name in ("a", "b"):
+        api.image_create({"name": name, "tags": [name]})
+    api.image_get_all(is_admin=True, limit=25)   # keeps the statement
+    engine = db_session.get_engine()
+    fairy = engine.raw_connection()
+    sent = []
+    fairy.dbapi_connection.set_trace_callback(sent.append)
+    fairy.close()   # last in, first out: the list gets this connection
+    try:
+        images = api.image_get_all(is_admin=True, limit=25)
+    finally:
+        fairy = engine.raw_connection()
+        fairy.dbapi_connection.set_trace_callback(None)
+        fairy.close()
+    assert sorted(i["tags"][0] for i in images) == ["a", "b"]
+    assert [s.split()[0] for s in sent] == ["BEGIN", "SELECT", "SELECT",
+                                            "COMMIT"]
