@@ -44,6 +44,7 @@ import eventlet.patcher
 import eventlet.wsgi
 from oslo_log import log as logging
 
+from glance.common import request_head
 from glance.common.sockets import ssl_wrap_socket
 
 __all__ = ["BadFraming", "HttpProtocol", "METER_KEY",
@@ -146,10 +147,13 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
     # framing
 
     def parse_request(self):
-        """eventlet's parsing, then :func:`check_framing` on the raw head.
+        """The head parsed, then :func:`check_framing` on it as read.
 
-        The header lines are recorded as read, because the parsed
-        headers no longer show folding, bare CRs or duplicates.
+        A head of the common shape is parsed by
+        :func:`request_head.parse_plain`; any other is replayed to
+        eventlet's (``http.server``'s) parser. The raw header lines are
+        checked, because parsed headers no longer show folding, bare CRs
+        or duplicates.
         """
         if b"\r" in self.raw_requestline.replace(b"\r\n", b""):
             # eventlet's own parser would refuse it without a status line
@@ -158,21 +162,57 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
             self.refuse(BadFraming(_line_problem(self.raw_requestline,
                                                  "the request line")))
             return False
-        recorder = _LineRecorder(self.rfile)
-        self.rfile = recorder
+        lines = request_head.read_lines(self.rfile)
+        head = self._plain_head(lines)
+        if head is not None:
+            self._take(head)
+        elif not self._parse_replayed(lines):
+            return False
+        if self.draining:
+            self.close_connection = True
+        return True
+
+    def _plain_head(self, lines):
+        """The parsed head if it is of the common shape and well framed."""
+        head = request_head.parse_plain(self.raw_requestline, lines,
+                                        self.MessageClass)
+        if head is None:
+            return None
+        try:
+            check_framing(self.raw_requestline, lines, head.version)
+        except BadFraming:
+            return None   # refused below, after the standard parse
+        return head
+
+    def _take(self, head):
+        """Set what ``http.server``'s ``parse_request`` sets."""
+        self.requestline = head.requestline
+        self.command, self.path = head.command, head.path
+        self.request_version = head.version
+        self.headers = head.headers
+        keep_alive = self.protocol_version >= "HTTP/1.1"
+        close = not (keep_alive and head.version == "HTTP/1.1")
+        connection = head.headers.get("Connection", "").lower()
+        if connection == "close":
+            close = True
+        elif connection == "keep-alive" and keep_alive:
+            close = False
+        self.close_connection = close
+
+    def _parse_replayed(self, lines):
+        """The standard parse of the head, then :func:`check_framing`."""
+        replay = request_head.Replay(lines, self.rfile)
+        self.rfile = replay
         try:
             if not super().parse_request():
                 return False
         finally:
-            self.rfile = recorder.fp
+            self.rfile = replay.fp
         try:
-            check_framing(self.raw_requestline, recorder.lines,
-                          self.request_version)
+            check_framing(self.raw_requestline, lines, self.request_version)
         except BadFraming as e:
             self.refuse(e)
             return False
-        if self.draining:
-            self.close_connection = True
         return True
 
     def refuse(self, problem):
@@ -537,19 +577,6 @@ def _check_codings(values, has_length, version):
         raise BadFraming("Transfer-Encoding other than chunked is not "
                          "supported: %r." % b", ".join(codings).decode(
                              "latin-1"), status=501)
-
-
-class _LineRecorder:
-    """A header reader that keeps the raw lines it hands out."""
-
-    def __init__(self, fp):
-        self.fp = fp
-        self.lines = []
-
-    def readline(self, size=-1):
-        line = self.fp.readline(size)
-        self.lines.append(line)
-        return line
 
 
 def make_protocol(ssl_context=None):

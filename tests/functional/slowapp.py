@@ -5,6 +5,8 @@
 the current ``image_size_cap``, so a test can tell which worker, with which
 configuration, served it. With ``started=PATH`` it first creates the
 file PATH, so that a test can wait for its request to be in flight.
+``GET /slow?echo=headers`` answers the request's ``HTTP_*`` environ keys
+instead, one ``KEY=value`` line each.
 :data:`PASTE_INI` is a paste file whose default
 app (``glance-api``) serves ``/slow`` next to the versions document; the
 ``broken`` flavor (``glance-api-broken``) is an app whose factory raises.
@@ -24,6 +26,10 @@ class SlowApp:
 
     @webob.dec.wsgify
     def __call__(self, req):
+        if req.GET.get("echo") == "headers":
+            return webob.Response(text="".join(
+                "%s=%s\n" % (key, req.environ[key])
+                for key in sorted(req.environ) if key.startswith("HTTP_")))
         seconds = float(req.GET.get("seconds", "0"))
         if "started" in req.GET:
             open(req.GET["started"], "x").close()

@@ -227,3 +227,69 @@ def test_normal_clients(srv):
         assert resp.status_code == 200, resp.text
         assert session.get(srv.url + "/versions",
                            timeout=10).status_code == 200
+
+
+# --- the request head, as http.server reads it -------------------------------
+# (heads of the common shape are parsed by glance.common.request_head, the
+# others by http.server: either way the connection is handled alike)
+
+def test_http_1_0_closes_unless_kept_alive(srv):
+    answer, closed = exchange(srv, head("Content-Length: 0",
+                                        version="HTTP/1.0") + SMUGGLED)
+    assert STATUS_LINE.findall(answer) == [b"200"], answer
+    assert closed
+    kept = head("Content-Length: 0", "Connection: keep-alive",
+                version="HTTP/1.0")
+    answer, closed = exchange(srv, kept + head("Content-Length: 0",
+                                               "Connection: close"))
+    assert STATUS_LINE.findall(answer) == [b"200", b"200"], answer
+    assert closed
+
+
+def test_connection_close_in_any_case_ends_the_connection(srv):
+    answer, closed = exchange(srv, head("Content-Length: 0",
+                                        "Connection: CLOSE") + SMUGGLED)
+    assert STATUS_LINE.findall(answer) == [b"200"], answer
+    assert closed
+
+
+def test_expect_100_continue_without_reading_the_body(srv):
+    # eventlet sends 100 Continue when the application reads the body;
+    # this one answers without reading it
+    answer, closed = exchange(srv, head("Content-Length: 5",
+                                        "Expect: 100-continue",
+                                        "Connection: close") + b"hello")
+    assert STATUS_LINE.findall(answer) == [b"200"], answer
+    assert closed
+
+
+@pytest.mark.parametrize("request_line,answer_has", [
+    (b"POST  /slow  HTTP/1.1", b"HTTP/1.1 200 OK"),   # split on runs
+    (b"POST /slow HTTP/1.2", b"HTTP/1.1 200 OK"),
+    # http.server's errors before the version is known come without a
+    # status line (as to an HTTP/0.9 client)
+    (b"POST /slow HTTP/2.0", b"Error code: 505"),
+    (b"POST /slow HTTP/1.x", b"Error code: 400"),
+    (b"POST /slow /more HTTP/1.1", b"HTTP/1.1 400 Bad request syntax"),
+])
+def test_request_lines_answer_as_http_server_does(srv, request_line,
+                                                  answer_has):
+    data = request_line + b"\r\nHost: x\r\nContent-Length: 0\r\n" \
+        b"Connection: close\r\n\r\n"
+    answer, closed = exchange(srv, data)
+    assert answer_has in answer, answer
+    assert len(STATUS_LINE.findall(answer)) <= 1, answer
+    assert closed
+
+
+def test_header_values_reach_the_application_as_sent(srv):
+    # slowapp answers echo=headers with the WSGI environ's HTTP_ keys
+    data = (b"GET /slow?echo=headers HTTP/1.1\r\nHost: x\r\n"
+            b"X-Spaced:   a b  \r\nX-Dup: 1\r\nx-dup: 2\r\n"
+            b"X-Latin: caf\xe9\r\nConnection: close\r\n\r\n")
+    answer, closed = exchange(srv, data)
+    assert STATUS_LINE.findall(answer) == [b"200"], answer
+    body = answer.split(b"\r\n\r\n", 1)[1]
+    assert b"HTTP_X_SPACED=a b\n" in body, body
+    assert b"HTTP_X_DUP=1,2\n" in body, body
+    assert b"HTTP_X_LATIN=caf\xc3\xa9\n" in body, body
