@@ -83,20 +83,12 @@ def test_no_core_connection_is_made(db, monkeypatch):
     assert api.image_get(image["id"])["name"] == "x"
 
 
-def test_cursor_listeners_see_the_read_through_core(db):
+def test_cursor_listeners_see_the_read_through_core(db, count_statements):
     image = api.image_create({"name": "x"})
-    seen = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    engine = db_session.get_engine()
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with count_statements() as counter:
         assert api.image_get(image["id"])["name"] == "x"
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-    assert any(s.lstrip().upper().startswith("SELECT") for s in seen)
+    assert any(s.lstrip().upper().startswith("SELECT")
+               for s in counter.statements)
 
 
 def test_a_read_ends_its_transaction(db):
@@ -243,19 +235,11 @@ def _listed(kwargs):
 
 
 @pytest.mark.parametrize("kwargs", LIST_CASES)
-def test_a_direct_first_page_equals_the_core_read(catalog, kwargs):
-    seen = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    engine = db_session.get_engine()
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+def test_a_direct_first_page_equals_the_core_read(catalog, kwargs,
+                                                  count_statements):
+    with count_statements() as counter:
         expected = _listed(kwargs)   # Core, which keeps the statement
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-    assert seen or kwargs["limit"] == 0
+    assert counter.count or kwargs["limit"] == 0
     got = _listed(kwargs)
     assert got == expected
     assert [[type(v) for v in image.values()] for image in got] == \

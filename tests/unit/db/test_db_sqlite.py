@@ -277,20 +277,28 @@ def test_failed_write_releases_the_lock(sqlite_url):
     api.image_create({})
 
 
-def test_a_direct_read_sends_the_select_only(sqlite_url):
-    # the direct read (glance.db.direct_read) of an image
-    image = api.image_create({"name": "x"})
+def _sent_by(call):
+    """(call's result, the SQL SQLite ran for it on the pool's last
+    returned connection, which the call checks out: last in, first out)."""
     engine = db_session.get_engine()
-    fairy = engine.raw_connection()
     sent = []
+    fairy = engine.raw_connection()
     fairy.dbapi_connection.set_trace_callback(sent.append)
-    fairy.close()   # last in, first out: the read gets this connection
+    fairy.close()
     try:
-        api.image_get(image["id"])
+        result = call()
     finally:
         fairy = engine.raw_connection()
         fairy.dbapi_connection.set_trace_callback(None)
         fairy.close()
+    return result, sent
+
+
+def test_a_direct_read_sends_the_select_only(sqlite_url):
+    # the direct read (glance.db.direct_read) of an image
+    image = api.image_create({"name": "x"})
+    found, sent = _sent_by(lambda: api.image_get(image["id"]))
+    assert found["name"] == "x"
     assert len(sent) == 1 and sent[0].startswith("SELECT")
 
 
@@ -298,17 +306,8 @@ def test_a_direct_first_page_reads_one_snapshot(sqlite_url):
     for name in ("a", "b"):
         api.image_create({"name": name, "tags": [name]})
     api.image_get_all(is_admin=True, limit=25)   # keeps the statement
-    engine = db_session.get_engine()
-    fairy = engine.raw_connection()
-    sent = []
-    fairy.dbapi_connection.set_trace_callback(sent.append)
-    fairy.close()   # last in, first out: the list gets this connection
-    try:
-        images = api.image_get_all(is_admin=True, limit=25)
-    finally:
-        fairy = engine.raw_connection()
-        fairy.dbapi_connection.set_trace_callback(None)
-        fairy.close()
+    images, sent = _sent_by(lambda: api.image_get_all(is_admin=True,
+                                                      limit=25))
     assert sorted(i["tags"][0] for i in images) == ["a", "b"]
     assert [s.split()[0] for s in sent] == ["BEGIN", "SELECT", "SELECT",
                                             "COMMIT"]
