@@ -12,9 +12,6 @@ odd input (400, 431, 505, HTTP/0.9) stay the standard library's.
 import http.client
 import re
 
-# http.client's limits on a header line and on the number of headers
-MAX_LINE = getattr(http.client, "_MAXLINE", 65536)
-MAX_HEADERS = getattr(http.client, "_MAXHEADERS", 100)
 VERSIONS = ("HTTP/1.1", "HTTP/1.0")
 # characters the email package also ends a line at (str.splitlines)
 _LINE_BREAKS = re.compile(rb"[\x0b\x0c\x1c-\x1e\x85]")
@@ -26,11 +23,15 @@ _ODD_TYPES = ("multipart/", "message/")
 def read_lines(rfile):
     """The header lines up to the empty line, read as ``http.client``
     reads them (the same sizes, stopping where it would stop)."""
+    # its limits, read when used as it reads them: a library may change
+    # them (python-swiftclient allows 256 headers)
+    max_line = getattr(http.client, "_MAXLINE", 65536)
+    max_headers = getattr(http.client, "_MAXHEADERS", 100)
     lines = []
     while True:
-        line = rfile.readline(MAX_LINE + 1)
+        line = rfile.readline(max_line + 1)
         lines.append(line)
-        if len(line) > MAX_LINE or len(lines) > MAX_HEADERS:
+        if len(line) > max_line or len(lines) > max_headers:
             return lines
         if line in (b"\r\n", b"\n", b""):
             return lines

@@ -19,14 +19,33 @@ through Core.
 
 While anything listens to the engine's cursor events (SQL tracing, the
 statement counters of the tests), reads take the Core path so the
-listeners see them (:func:`usable`).
+listeners see them (:func:`usable`). So does every read on a SQLAlchemy
+without the private parts a plan uses (:func:`missing_internals`).
 """
 import contextlib
 import weakref
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.sql import compiler
+from sqlalchemy import types as sa_types
 
 from glance.db import session as db_session
+
+# the private parts of SQLAlchemy a plan relies on: compiled statements'
+# bind processors and result columns, and a type's result processor
+_INTERNALS = ((compiler.SQLCompiler, "_bind_processors"),
+              (compiler.SQLCompiler, "_result_columns"),
+              (sa_types.TypeEngine, "_cached_result_processor"))
+
+
+def missing_internals():
+    """The private parts of SQLAlchemy this module needs that are gone
+    (then every read takes the Core path); run by the unit tests."""
+    return ["%s.%s" % (owner.__name__, name) for owner, name in _INTERNALS
+            if not hasattr(owner, name)]
+
+
+_USABLE_SQLALCHEMY = not missing_internals()
 
 
 def usable(engine):
@@ -49,13 +68,18 @@ class _Plan:
         # values passed at execution only, none embedded or converted
         self.plain = not self.bind_processors and all(
             bind.required for bind in compiled.binds.values())
-        self.embedded = None   # the parameters of a statement without any
+        # the parameters of a call without values: those bound in the
+        # statement itself
+        self.embedded = None
         self.types = [entry[3] for entry in compiled._result_columns]
         self.processors = None   # from the first cursor's description
 
     @classmethod
     def of(cls, statement, dialect):
-        """The plan, or None when Core must compile per execution."""
+        """The plan, or None when Core must compile per execution (or
+        this SQLAlchemy lacks what a plan needs)."""
+        if not _USABLE_SQLALCHEMY:
+            return None
         compiled = statement.compile(dialect=dialect)
         if compiled.post_compile_params or compiled.escaped_bind_names or \
                 compiled.literal_execute_params:

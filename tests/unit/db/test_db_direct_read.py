@@ -286,3 +286,17 @@ def test_statements_core_compiles_per_execution_run_through_core(db):
     listed = direct_read.DirectRead(
         sa.select(table.c.name).where(table.c.id.in_([image["id"], "b"])))
     assert [tuple(r) for r in listed.all({})] == [("x",)]
+
+
+def test_sqlalchemy_has_what_a_plan_needs():
+    assert direct_read.missing_internals() == []
+
+
+def test_without_those_parts_reads_take_the_core_path(db, monkeypatch):
+    monkeypatch.setattr(direct_read, "_USABLE_SQLALCHEMY", False)
+    image = api.image_create({"name": "x", "tags": ["t"]})
+    read = direct_read.DirectRead(common.IMAGE_WITH_CHILDREN[False])
+    assert read.plan(db_session.get_engine().dialect) is None
+    rows = read.all({"image_id": image["id"]})
+    assert common.image_from_rows(image["id"], rows) == \
+        api.image_get(image["id"])
