@@ -349,3 +349,19 @@ def test_single_store_swift(glance_server, cluster, conn, tmp_path):
     assert api.delete("/v2/images/%s" % img["id"], headers={
         "Connection": "close"}).status_code == 204
     assert of_image(conn, img["id"], container) == []
+
+
+def test_http_client_header_limits_as_the_swift_client_sets_them(srv):
+    # python-swiftclient, loaded with the swift store, lets http.client
+    # (and so the daemon's head parser) take up to 256 headers
+    headers = b"".join(b"X-Extra-%d: v\r\n" % i for i in range(150))
+    with socket.create_connection((srv.host, srv.port), timeout=10) as s:
+        s.sendall(b"GET /versions HTTP/1.1\r\nHost: x\r\n" + headers
+                  + b"Connection: close\r\n\r\n")
+        answer = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
