@@ -196,7 +196,7 @@ class _Statements:
         return len(self._items)
 
 
-_FIRST_PAGES = _Statements(64)    # some 70 KiB each
+_FIRST_PAGES = _Statements(64)    # some 100 KiB each, its plan included
 _BRANCHES = _Statements(256)
 
 
