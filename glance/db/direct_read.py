@@ -72,7 +72,9 @@ class _Plan:
         # statement itself
         self.embedded = None
         self.types = [entry[3] for entry in compiled._result_columns]
-        self.processors = None   # from the first cursor's description
+        # (column index, result processor) of the columns Core converts,
+        # from the first cursor's description
+        self.steps = None
 
     @classmethod
     def of(cls, statement, dialect):
@@ -108,12 +110,13 @@ class _Plan:
         return [params[name] for name in self.names]
 
     def learn(self, description):
-        self.processors = [
+        processors = [
             type_._cached_result_processor(self.dialect, column[1])
             for type_, column in zip(self.types, description, strict=True)]
+        self.steps = [(i, p) for i, p in enumerate(processors) if p]
 
     def convert(self, rows):
-        steps = [(i, p) for i, p in enumerate(self.processors) if p]
+        steps = self.steps
         if not steps:
             return rows
         converted = []
@@ -167,7 +170,7 @@ class _Reader:
         cursor = self.fairy.cursor()
         try:
             cursor.execute(plan.sql, parameters)
-            if plan.processors is None:
+            if plan.steps is None:
                 plan.learn(cursor.description)
             rows = cursor.fetchall()
         except self.dialect.loaded_dbapi.Error as e:
