@@ -357,12 +357,19 @@ def after_marker(model, marker_row, keys, dirs, high=False):
         column = getattr(model, key)
         value = getattr(marker_row, key)
         if value is not None:
-            # a bound literal: ``column > True`` is not valid SQLAlchemy
-            value = sa.literal(value, type_=column.type)
+            value = bound_value(value, column)
         alternatives.append(sa.and_(*equal, _beyond(
             column, value, direction, nulls_last(direction, high))))
         equal.append(column.is_(None) if value is None else column == value)
     return sa.or_(*alternatives)
+
+
+def bound_value(value, column):
+    """``value`` bound with ``column``'s type (``column > True`` is not
+    valid SQLAlchemy); a bind parameter is kept as it is."""
+    if isinstance(value, sa.BindParameter):
+        return value
+    return sa.literal(value, type_=column.type)
 
 
 def _beyond(column, value, direction, nulls_after):

@@ -23,9 +23,13 @@ of their UNION ALL. A part is:
   rather than an OR it would have to scan up to.
 
 Building such a statement costs more CPU than running it on a small
-catalog, so the statement of a first page (no marker) is kept, per
-viewer, filters, sort and limit, and the parts of each viewer too
-(``_Statements``: bounded, least recently used out).
+catalog, so a page's statement is kept, per viewer, filters, sort and
+limit, and the parts of each viewer too (``_Statements``: bounded, least
+recently used out). Past a marker, the marker's sort key values are bind
+parameters of the kept statement, one per shape of marker (which of its
+sort keys are NULL). A kept statement is read past Core's execution
+layer (``direct_read``), the marker, the page and its children in one
+snapshot.
 """
 import collections
 import datetime
@@ -101,71 +105,159 @@ def image_get_all(filters=None, marker=None, limit=None, sort_key=None,
     keys, dirs = common.sort_spec(sort_key, sort_dir, SORT_KEYS,
                                   "created_at", ("created_at", "id"))
     visibility = filters.pop("visibility", None)
-    dialect = db_session.get_engine().dialect.name
-    mysql = dialect in MYSQL
-    viewer = (visibility, project_id, is_admin, member_status)
-    # a first page's statement is the same for the same request: built
-    # once (building it cost more than running it on a small catalog)
-    key = None if marker is not None or limit == 0 else _statement_key(
-        viewer, filters, keys, dirs, limit, dialect)
-    page = _FIRST_PAGES.get(key) if key is not None else None
-    if page is None:
-        branches = _viewer_branches(*viewer)
-        conditions = [common.live(Image)]
-        conditions.extend(filter_clauses(filters, probe_per_row=mysql))
-    if limit == 0:
-        return []
-    if page is not None and _direct(page, limit):
-        return _direct_page(page)
-    with db_session.connection(write=False) as session:
-        if page is None:
-            page = direct_read.DirectRead(_page_statement(
-                session, branches, conditions, marker, viewer, keys, dirs,
-                limit, dialect))
-            if key is not None:
-                _FIRST_PAGES.put(key, page)
-        rows = session.execute(page.statement).all()
-        return common.image_dicts(session, rows)
-
-
-def _direct(page, limit):
-    """Whether a kept first page is read past Core (see direct_read)."""
     engine = db_session.get_engine()
-    return (limit is not None and limit <= common.MAX_DIRECT_CHILDREN
-            and direct_read.usable(engine)
-            and page.plan(engine.dialect) is not None)
+    listing = _Listing((visibility, project_id, is_admin, member_status),
+                       filters, keys, dirs, limit, engine.dialect.name)
+    if limit == 0:
+        listing.conditions()    # a refused filter is refused all the same
+        return []
+    if listing.key is not None and limit is not None and \
+            limit <= common.MAX_DIRECT_CHILDREN and \
+            direct_read.usable(engine) and not listing.core_only():
+        try:
+            with direct_read.reading(engine, snapshot=True) as reader:
+                return listing.read(_DirectSource(reader), marker)
+        except _CoreOnly:
+            pass
+    with db_session.connection(write=False) as session:
+        return listing.read(_CoreSource(session), marker)
 
 
-def _direct_page(page):
-    """The dicts of a kept first page, its rows and their children read
-    in one snapshot on the DB-API connection."""
-    with direct_read.reading(db_session.get_engine(),
-                             snapshot=True) as reader:
-        rows = reader.all(page, None)
+class _Listing:
+    """One list request: its statements, kept or built, and their reads.
+
+    A page's statement is kept per request shape: viewer, filters, sort,
+    limit and, past a marker, which of the marker's sort keys are NULL
+    (the marker's values are bound at execution, so one statement serves
+    every marker of that shape).
+    """
+
+    def __init__(self, viewer, filters, keys, dirs, limit, dialect):
+        self.viewer, self.filters = viewer, filters
+        self.keys, self.dirs, self.limit = keys, dirs, limit
+        self.dialect = dialect
+        self.key = None if limit == 0 else _statement_key(
+            viewer, filters, keys, dirs, limit, dialect)
+        self._conditions = None
+
+    def conditions(self):
+        """(viewer branches, filter conditions); raises on bad input."""
+        if self._conditions is None:
+            branches = _viewer_branches(*self.viewer)
+            conditions = [common.live(Image)]
+            conditions.extend(filter_clauses(
+                self.filters, probe_per_row=self.dialect in MYSQL))
+            self._conditions = (branches, conditions)
+        return self._conditions
+
+    def core_only(self):
+        """Whether this shape's first page was found to need Core (its
+        plan is per execution: an ``in:`` filter's list)."""
+        first = _PAGES.get((self.key, None))
+        return first is not None and first.plan(
+            db_session.get_engine().dialect) is None
+
+    def read(self, source, marker):
+        """The page's image dicts, read from ``source``."""
+        if marker is None:
+            return source.images(self._page(None), None)
+        # bad filters are refused before a missing marker, as ever
+        self.conditions()
+        project_id, is_admin = self.viewer[1], self.viewer[2]
+        row = source.first(_marker_read(project_id, is_admin),
+                           {"marker": marker})
+        if row is None:
+            raise exception.NotFound("Marker image %s not found" % marker)
+        values = {_marker_name(key): row[_COLUMN_INDEX[key]]
+                  for key in self.keys}
+        shape = tuple(values[_marker_name(key)] is None for key in self.keys)
+        return source.images(self._page(shape), values)
+
+    def _page(self, shape):
+        """The DirectRead of the page; ``shape``: None for a first page,
+        else which marker sort keys are NULL."""
+        key = None if self.key is None else (self.key, shape)
+        page = _PAGES.get(key) if key is not None else None
+        if page is None:
+            page = direct_read.DirectRead(self._statement(shape))
+            if key is not None:
+                _PAGES.put(key, page)
+        return page
+
+    def _statement(self, shape):
+        branches, conditions = self.conditions()
+        keys, dirs = self.keys, self.dirs
+        mysql, high = self.dialect in MYSQL, common.nulls_high(self.dialect)
+        marker = None
+        if shape is not None:
+            marker = _MarkerBinds(keys, shape)
+            conditions = conditions + [common.after_marker(
+                Image, marker, keys, dirs, high)]
+        ranges = _first_key_ranges(keys[0], dirs[0], marker, high)
+        parts = [(sa.and_(branch, bound), null and mysql, source)
+                 for branch, source in branches for bound, null in ranges]
+        hint = _mysql_seek_hint(keys[0]) if mysql and marker else None
+        return _page_query(parts, conditions, (keys, dirs, high),
+                           self.limit, hint)
+
+
+def _marker_name(key):
+    return "marker_" + key
+
+
+class _MarkerBinds:
+    """A marker row whose sort keys are bind parameters (None where the
+    marker's value is NULL): what ``after_marker`` compares with."""
+
+    def __init__(self, keys, shape):
+        for key, null in zip(keys, shape, strict=True):
+            setattr(self, key, None if null else sa.bindparam(
+                _marker_name(key), type_=getattr(Image, key).type))
+
+
+class _CoreOnly(Exception):
+    """A statement Core must compile per execution met a direct read."""
+
+
+class _DirectSource:
+    """Reads on one pooled DB-API connection, in one snapshot."""
+
+    def __init__(self, reader):
+        self.reader = reader
+
+    def _rows(self, read, values):
+        if read.plan(self.reader.dialect) is None:
+            raise _CoreOnly()
+        return self.reader.all(read, values)
+
+    def first(self, read, values):
+        rows = self._rows(read, values)
+        return rows[0] if rows else None
+
+    def images(self, page, values):
+        rows = self._rows(page, values)
         ids = [row[0] for row in rows]
         if not ids:
             return []
         children, size = common.direct_children_read(len(ids))
-        child_rows = reader.all(
+        child_rows = self.reader.all(
             children, common.direct_children_values(ids, size))
-    found = common.children_from_rows(ids, child_rows)
-    return [common.image_dict(row, found[row[0]]) for row in rows]
+        found = common.children_from_rows(ids, child_rows)
+        return [common.image_dict(row, found[row[0]]) for row in rows]
 
 
-def _page_statement(session, branches, conditions, marker, viewer, keys,
-                    dirs, limit, dialect):
-    """The statement of a page (reading the marker's row, if any)."""
-    mysql, high = dialect in MYSQL, common.nulls_high(dialect)
-    marker_row = None
-    if marker is not None:
-        marker_row = _marker_row(session, marker, viewer[1], viewer[2])
-        conditions = conditions + [common.after_marker(
-            Image, marker_row, keys, dirs, high)]
-    ranges = _first_key_ranges(keys[0], dirs[0], marker_row, high)
-    parts = [(sa.and_(branch, bound), null and mysql, source)
-             for branch, source in branches for bound, null in ranges]
-    hint = _mysql_seek_hint(keys[0]) if mysql and marker_row else None
-    return _page_query(parts, conditions, (keys, dirs, high), limit, hint)
+class _CoreSource:
+    """Reads through a Core connection, in its transaction."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def first(self, read, values):
+        return self.session.execute(read.statement, values).first()
+
+    def images(self, page, values):
+        rows = self.session.execute(page.statement, values).all()
+        return common.image_dicts(self.session, rows)
 
 
 class _Statements:
@@ -196,8 +288,11 @@ class _Statements:
         return len(self._items)
 
 
-_FIRST_PAGES = _Statements(64)    # some 100 KiB each, its plan included
+_PAGES = _Statements(96)    # some 100 KiB each, its plan included
 _BRANCHES = _Statements(256)
+_MARKER_READS = _Statements(256)
+_COLUMN_INDEX = {column.key: index
+                 for index, column in enumerate(common.IMAGE.c)}
 
 
 def _viewer_branches(*viewer):
@@ -299,20 +394,23 @@ def _first_key_ranges(key, direction, marker_row, high):
     value = getattr(marker_row, key)
     if value is None:  # the NULLs past it, then the values if they follow
         return [nulls] if nulls_after else [nulls, values]
-    value = sa.literal(value, type_=column.type)
+    value = common.bound_value(value, column)
     bound = (column >= value if direction == "asc" else column <= value,
              False)
     return [bound, nulls] if nullable and nulls_after else [bound]
 
 
-def _marker_row(session, marker, project_id, is_admin):
-    query = sa.select(common.IMAGE).where(
-        Image.id == marker, common.live(Image),
-        viewer_clause("all", project_id, is_admin, "all"))
-    row = session.execute(query).first()
-    if row is None:
-        raise exception.NotFound("Marker image %s not found" % marker)
-    return row
+def _marker_read(project_id, is_admin):
+    """The DirectRead of a marker's row (its id bound as ``marker``)
+    among the images the viewer may see, built once per viewer."""
+    key = (project_id, is_admin)
+    read = _MARKER_READS.get(key)
+    if read is None:
+        read = direct_read.DirectRead(sa.select(common.IMAGE).where(
+            Image.id == sa.bindparam("marker"), common.live(Image),
+            viewer_clause("all", project_id, is_admin, "all")))
+        _MARKER_READS.put(key, read)
+    return read
 
 
 def _member_images(project_id, member_status):

@@ -260,6 +260,57 @@ def test_a_kept_first_page_opens_no_core_connection(catalog, monkeypatch):
     assert any(image["properties"] for image in got)
 
 
+@pytest.mark.parametrize("kwargs", [k for k in LIST_CASES if k["limit"]])
+def test_a_direct_marker_page_equals_the_core_read(catalog, kwargs,
+                                                   count_statements):
+    with count_statements():
+        listed = _listed(dict(kwargs, limit=None))
+    for marker in [image["id"] for image in listed][:4]:
+        paged = dict(kwargs, marker=marker)
+        with count_statements() as counter:
+            expected = _listed(paged)   # Core: its own transaction
+        assert counter.count >= 2
+        got = _listed(paged)
+        assert got == expected
+        assert [[type(v) for v in image.values()] for image in got] == \
+            [[type(v) for v in image.values()] for image in expected]
+
+
+def test_a_marker_page_statement_is_kept_per_shape_of_marker(
+        catalog, monkeypatch):
+    from glance.db import image_query
+    monkeypatch.setattr(image_query, "_PAGES", image_query._Statements(16))
+    kwargs = {"is_admin": True, "sort_key": "name", "sort_dir": "asc",
+              "filters": {"visibility": "all"}, "limit": 25}
+    listed = _listed(kwargs)
+    assert len(image_query._PAGES) == 1
+    named = [image for image in listed if image["name"] is not None]
+    unnamed = [image for image in listed if image["name"] is None]
+    assert len(named) >= 3 and unnamed
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a Core connection was opened")
+
+    pages = []
+    for marker in named[:3] + unnamed:
+        pages.append(_listed(dict(kwargs, marker=marker["id"])))
+        monkeypatch.setattr(sa.engine.Connection, "__init__", refuse)
+    # one statement for the named markers, one for the unnamed
+    assert len(image_query._PAGES) == 3
+    for marker, page in zip(named[:3] + unnamed, pages, strict=True):
+        after = listed[listed.index(marker) + 1:]
+        assert [i["id"] for i in page] == [i["id"] for i in after]
+
+
+def test_a_bad_filter_is_refused_before_a_missing_marker(catalog):
+    for _ in range(2):
+        with pytest.raises(exception.InvalidFilterRangeValue):
+            _listed({"project_id": "p1", "marker": "nope",
+                     "filters": {"size_min": "big"}})
+    with pytest.raises(exception.NotFound):
+        _listed({"project_id": "p1", "marker": "nope"})
+
+
 @pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 9])
 def test_children_read_of_any_count(db, count):
     ids = []

@@ -450,24 +450,23 @@ def test_page_statement_count_is_constant(db, count_statements):
 def test_a_first_page_statement_is_built_once_and_reads_fresh_rows(
         db, monkeypatch):
     from glance.db import image_query
-    monkeypatch.setattr(image_query, "_FIRST_PAGES",
-                        image_query._Statements(16))
+    monkeypatch.setattr(image_query, "_PAGES", image_query._Statements(16))
     api.image_create({"name": "one", "owner": "p1", "visibility": "public"})
     before = 0
     viewer = "p9"
     args = {"filters": {"name": ["one", "two"]}, "project_id": viewer,
             "limit": 5}
     assert names(api.image_get_all(**args)) == ["one"]
-    assert len(image_query._FIRST_PAGES) == before + 1
+    assert len(image_query._PAGES) == before + 1
     api.image_create({"name": "two", "owner": "p2", "visibility": "public"})
     # the same statement, run again: the rows are read each time
     assert names(api.image_get_all(**args)) == ["one", "two"]
-    assert len(image_query._FIRST_PAGES) == before + 1
+    assert len(image_query._PAGES) == before + 1
     # another viewer, filter or limit is another statement
     assert names(api.image_get_all(**dict(args, project_id=viewer + "b"))) \
         == ["one", "two"]
     assert names(api.image_get_all(**dict(args, limit=1))) == ["two"]
-    assert len(image_query._FIRST_PAGES) == before + 3
+    assert len(image_query._PAGES) == before + 3
 
 
 def test_a_list_and_a_tuple_filter_are_told_apart():
