@@ -152,7 +152,7 @@ class _Listing:
 
     def core_only(self):
         """Whether this shape's first page was found to need Core (its
-        plan is per execution: an ``in:`` filter's list)."""
+        plan is per execution: an empty ``in:`` list, see ``_match``)."""
         first = _PAGES.get((self.key, None))
         return first is not None and first.plan(
             db_session.get_engine().dialect) is None
@@ -540,7 +540,11 @@ def _as_list(value):
 
 def _match(column, value):
     if isinstance(value, (list, tuple, set)):
-        return column.in_(list(value))
+        # one bound value each: Core compiles a list bound as one value
+        # per execution, which a kept statement's plan cannot serve
+        values = list(value)
+        return column.in_([common.bound_value(v, column) for v in values]
+                          if values else values)
     return column == value
 
 

@@ -246,8 +246,12 @@ def test_a_direct_first_page_equals_the_core_read(catalog, kwargs,
         [[type(v) for v in image.values()] for image in expected]
 
 
-def test_a_kept_first_page_opens_no_core_connection(catalog, monkeypatch):
-    kwargs = {"project_id": "p1", "limit": 25}
+@pytest.mark.parametrize("kwargs", [
+    {"project_id": "p1", "limit": 25},
+    {"project_id": "p1", "limit": 25,
+     "filters": {"name": ["img-01", "img-02", "img-03", "img-04"]}}])
+def test_a_kept_first_page_opens_no_core_connection(catalog, monkeypatch,
+                                                    kwargs):
     expected = _listed(kwargs)
 
     def refuse(*args, **kwargs):
@@ -309,6 +313,14 @@ def test_a_bad_filter_is_refused_before_a_missing_marker(catalog):
                      "filters": {"size_min": "big"}})
     with pytest.raises(exception.NotFound):
         _listed({"project_id": "p1", "marker": "nope"})
+
+
+def test_an_empty_in_list_takes_the_core_path(catalog):
+    kwargs = {"project_id": "p1", "limit": 25, "filters": {"id": []}}
+    for _ in range(2):
+        assert _listed(kwargs) == []
+        assert _listed(dict(kwargs, marker=_listed(
+            {"project_id": "p1", "limit": 1})[0]["id"])) == []
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 9])
