@@ -315,6 +315,16 @@ def test_a_bad_filter_is_refused_before_a_missing_marker(catalog):
         _listed({"project_id": "p1", "marker": "nope"})
 
 
+def test_a_missing_marker_leaves_no_snapshot_open(catalog):
+    kwargs = {"project_id": "p1", "limit": 25}
+    for n in range(3):
+        with pytest.raises(exception.NotFound):
+            _listed(dict(kwargs, marker="nope"))
+        image = api.image_create({"name": "new-%d" % n, "owner": "p1"})
+        # a connection left in its read snapshot would not see it
+        assert image["id"] in [i["id"] for i in _listed(kwargs)]
+
+
 def test_an_empty_in_list_takes_the_core_path(catalog):
     kwargs = {"project_id": "p1", "limit": 25, "filters": {"id": []}}
     for _ in range(2):
