@@ -364,6 +364,8 @@ def test_marker_pages_cover_everything(crowd, keys, dirs):
             if not page:
                 break
             pages.extend(page)
+            # a marker that does not move on would page forever
+            assert len(pages) <= len(full), (limit, marker)
             marker = page[-1]["id"]
         assert [i["id"] for i in pages] == [i["id"] for i in full], limit
 
