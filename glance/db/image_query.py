@@ -1,4 +1,5 @@
-"""Listing images: who sees what, filters, sorting and marker pagination.
+"""Listing images: who sees what, sorting and marker pagination (the
+conditions of the filters are ``image_filters``').
 
 A page costs a constant number of statements: one for the marker, one for
 the page of images, and one for the properties, tags and locations of all
@@ -32,7 +33,6 @@ layer (``direct_read``), the marker, the page and its children in one
 snapshot.
 """
 import collections
-import datetime
 import threading
 
 import sqlalchemy as sa
@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from glance.common import exception
 from glance.db import common
 from glance.db import direct_read
+from glance.db import image_filters
 from glance.db import models
 from glance.db import session as db_session
 
@@ -71,26 +72,6 @@ def _mysql_seek_hint(first_key):
     return "FORCE INDEX (PRIMARY, %s)" % ", ".join(sorted(
         index.name for index in common.IMAGE.indexes
         if not index.name.endswith(others)))
-
-# Filters on a base column: a value, or a list meaning "any of" (in:).
-COLUMN_FILTERS = frozenset((
-    "name", "status", "owner", "disk_format", "container_format", "id",
-    "checksum", "os_hash_value", "os_hash_algo"))
-# Integer columns filtered by equality, as Glance filters any column; a
-# value that is no integer ("gte:1") matches nothing.
-INT_COLUMN_FILTERS = frozenset(("min_ram", "min_disk", "size",
-                                "virtual_size"))
-BOOL_FILTERS = frozenset(("protected", "os_hidden"))
-DATE_FILTERS = frozenset(("created_at", "updated_at"))
-# every filter key that is not a custom property (see filter_clauses)
-BASE_FILTERS = COLUMN_FILTERS | INT_COLUMN_FILTERS | BOOL_FILTERS | \
-    DATE_FILTERS | frozenset(("size_min", "size_max", "tags", "visibility"))
-DATE_OPERATORS = {
-    "eq": lambda c, v: c == v, "neq": lambda c, v: c != v,
-    "gt": lambda c, v: c > v, "gte": lambda c, v: c >= v,
-    "lt": lambda c, v: c < v, "lte": lambda c, v: c <= v,
-}
-
 
 def image_get_all(filters=None, marker=None, limit=None, sort_key=None,
                   sort_dir=None, member_status="accepted", project_id=None,
@@ -145,7 +126,7 @@ class _Listing:
         if self._conditions is None:
             branches = _viewer_branches(*self.viewer)
             conditions = [common.live(Image)]
-            conditions.extend(filter_clauses(
+            conditions.extend(image_filters.filter_clauses(
                 self.filters, probe_per_row=self.dialect in MYSQL))
             self._conditions = (branches, conditions)
         return self._conditions
@@ -356,7 +337,8 @@ def _page_query(parts, conditions, order, limit, hint=None):
 
 def _part_query(columns, part, conditions, order, limit, hint):
     condition, null, source = part
-    query = (sa.select(*_as_list(columns)).select_from(source)
+    query = (sa.select(*image_filters.as_list(columns))
+             .select_from(source)
              .where(condition, *conditions)
              .order_by(*_part_order(order, null)))
     for dialect in MYSQL if hint else ():
@@ -502,141 +484,3 @@ def viewer_branches(visibility, project_id, is_admin, member_status):
         return [(owned, images), public, shared_with_me]
     community = (sa.and_(Image.visibility == "community", others), images)
     return [(owned, images), public, community, shared_with_me]
-
-
-def filter_clauses(filters, probe_per_row=False):
-    """SQL conditions for the (visibility-less) ``filters`` dict.
-
-    ``probe_per_row``: tag and property filters as a correlated lookup
-    per image (MySQL), not an EXISTS; see ``_has``.
-    """
-    clauses = []
-    if "os_hidden" not in filters:
-        clauses.append(Image.os_hidden == sa.false())
-    for key, value in filters.items():
-        if key in COLUMN_FILTERS:
-            clauses.append(_match(getattr(Image, key), value))
-        elif key in INT_COLUMN_FILTERS:
-            clauses.append(_int_match(getattr(Image, key), value))
-        elif key in BOOL_FILTERS:
-            clauses.append(getattr(Image, key) == _to_bool(key, value))
-        elif key in DATE_FILTERS:
-            clauses.extend(_date_clauses(getattr(Image, key), value))
-        elif key == "size_min":
-            clauses.append(Image.size >= _to_int(key, value))
-        elif key == "size_max":
-            clauses.append(Image.size <= _to_int(key, value))
-        elif key == "tags":
-            clauses.extend(_tag_clause(tag, probe_per_row)
-                           for tag in _as_list(value))
-        else:
-            clauses.append(_property_clause(key, value, probe_per_row))
-    return clauses
-
-
-def _as_list(value):
-    return list(value) if isinstance(value, (list, tuple, set)) else [value]
-
-
-def _match(column, value):
-    if isinstance(value, (list, tuple, set)):
-        # one bound value each: Core compiles a list bound as one value
-        # per execution, which a kept statement's plan cannot serve
-        values = list(value)
-        return column.in_([common.bound_value(v, column) for v in values]
-                          if values else values)
-    return column == value
-
-
-def _int_match(column, value):
-    try:
-        return column == int(value)
-    except (TypeError, ValueError):
-        return sa.false()
-
-
-def _to_bool(key, value):
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise exception.InvalidParameterValue(value=value, param=key,
-                                          extra_msg="must be a boolean")
-
-
-def _to_int(key, value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise exception.InvalidFilterRangeValue(
-            "Filter %s needs an integer, not %r" % (key, value)) from None
-
-
-def _date_clauses(column, value):
-    if isinstance(value, (datetime.datetime, str)):
-        value = [("eq", value)]
-    elif isinstance(value, tuple) and len(value) == 2 and isinstance(
-            value[0], str):
-        value = [value]
-    clauses = []
-    for item in value:
-        try:
-            operator, when = item
-        except (TypeError, ValueError):
-            raise exception.InvalidFilterOperatorValue(
-                "Date filters are (operator, datetime) pairs") from None
-        if operator not in DATE_OPERATORS:
-            raise exception.InvalidFilterOperatorValue(
-                "Unknown date operator %r" % (operator,))
-        clauses.append(DATE_OPERATORS[operator](column, _to_datetime(when)))
-    return clauses
-
-
-def _to_datetime(value):
-    if isinstance(value, str):
-        try:
-            value = datetime.datetime.fromisoformat(
-                value.replace("Z", "+00:00"))
-        except ValueError:
-            raise exception.InvalidFilterRangeValue(
-                "Not an ISO 8601 time: %r" % value) from None
-    if not isinstance(value, datetime.datetime):
-        raise exception.InvalidFilterRangeValue(
-            "Not a datetime: %r" % (value,))
-    if value.tzinfo is not None:
-        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return value
-
-
-def _has(query, probe_per_row):
-    """The outer image has a row of ``query`` (one selecting an id).
-
-    MariaDB turns an EXISTS into an IN it materializes first: every
-    image_tags row of a tag (a linear scan) before the first image of a
-    page is read. A scalar subquery (``... LIMIT 1) IS NOT NULL``) stays
-    a lookup by image id for each image read in index order.
-    """
-    if probe_per_row:
-        return query.limit(1).scalar_subquery().is_not(None)
-    return query.exists()
-
-
-def _tag_clause(tag, probe_per_row=False):
-    tags = common.TAG.c
-    return _has(sa.select(tags.id).where(
-        tags.image_id == Image.id, tags.value == tag,
-        common.live(tags)), probe_per_row)
-
-
-def _property_clause(name, value, probe_per_row=False):
-    props = common.PROPERTY.c
-    if isinstance(value, (list, tuple, set)):
-        value = [str(v) for v in value]
-    else:
-        value = str(value)
-    return _has(sa.select(props.id).where(
-        props.image_id == Image.id, props.name == name,
-        _match(props.value, value), common.live(props)), probe_per_row)

@@ -11,7 +11,7 @@ from glance import policy
 from glance.common import exception
 from glance import property_utils
 from glance.db import api as db
-from glance.db import image_query
+from glance.db import image_filters
 from glance.domain import images as rules
 from glance.i18n import _
 from glance import notifier
@@ -35,7 +35,7 @@ def get_image(context, image_id):
 
 
 # Filters on what every image has; any other key is a custom property.
-BASE_FILTERS = image_query.BASE_FILTERS
+BASE_FILTERS = image_filters.BASE_FILTERS
 
 
 def list_images(context, filters, marker=None, limit=None, sort_key=None,

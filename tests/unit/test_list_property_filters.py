@@ -9,7 +9,7 @@ from glance.common import exception
 from glance import property_utils
 from glance import context
 from glance.db import api as db
-from glance.db import image_query
+from glance.db import image_filters
 from glance.services import images
 
 RULES = """\
@@ -97,7 +97,7 @@ def test_without_protections_every_filter_applies(sqlite_db, conf):
 
 def test_base_filters_cover_the_database_filters():
     # Anything the database filters on by column is not a property.
-    database = (image_query.COLUMN_FILTERS | image_query.BOOL_FILTERS |
-                image_query.DATE_FILTERS |
+    database = (image_filters.COLUMN_FILTERS | image_filters.BOOL_FILTERS |
+                image_filters.DATE_FILTERS |
                 {"visibility", "size_min", "size_max", "tags"})
     assert database <= images.BASE_FILTERS
