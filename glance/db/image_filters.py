@@ -28,6 +28,11 @@ DATE_FILTERS = frozenset(("created_at", "updated_at"))
 # every filter key that is not a custom property (see filter_clauses)
 BASE_FILTERS = COLUMN_FILTERS | INT_COLUMN_FILTERS | BOOL_FILTERS | \
     DATE_FILTERS | frozenset(("size_min", "size_max", "tags", "visibility"))
+# An in: list up to this long has one bound value each, so the page's
+# statement is kept with its plan and read past Core; Core compiles a
+# list bound as one value per execution. A longer one stays so: a kept
+# statement with a bound value each took 1.8 MiB for 1,500 ids.
+MAX_IN_BOUND_EACH = 32
 DATE_OPERATORS = {
     "eq": lambda c, v: c == v, "neq": lambda c, v: c != v,
     "gt": lambda c, v: c > v, "gte": lambda c, v: c >= v,
@@ -72,11 +77,11 @@ def as_list(value):
 
 def _match(column, value):
     if isinstance(value, (list, tuple, set)):
-        # one bound value each: Core compiles a list bound as one value
-        # per execution, which a kept statement's plan cannot serve
         values = list(value)
-        return column.in_([common.bound_value(v, column) for v in values]
-                          if values else values)
+        if 0 < len(values) <= MAX_IN_BOUND_EACH:
+            return column.in_([common.bound_value(v, column)
+                               for v in values])
+        return column.in_(values)
     return column == value
 
 

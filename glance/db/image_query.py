@@ -133,7 +133,8 @@ class _Listing:
 
     def core_only(self):
         """Whether this shape's first page was found to need Core (its
-        plan is per execution: an empty ``in:`` list, see ``_match``)."""
+        plan is per execution: an empty or long ``in:`` list, see
+        ``image_filters.MAX_IN_BOUND_EACH``)."""
         first = _PAGES.get((self.key, None))
         return first is not None and first.plan(
             db_session.get_engine().dialect) is None

@@ -325,12 +325,28 @@ def test_a_missing_marker_leaves_no_snapshot_open(catalog):
         assert image["id"] in [i["id"] for i in _listed(kwargs)]
 
 
-def test_an_empty_in_list_takes_the_core_path(catalog):
-    kwargs = {"project_id": "p1", "limit": 25, "filters": {"id": []}}
-    for _ in range(2):
-        assert _listed(kwargs) == []
-        assert _listed(dict(kwargs, marker=_listed(
-            {"project_id": "p1", "limit": 1})[0]["id"])) == []
+def test_an_empty_or_long_in_list_takes_the_core_path(catalog,
+                                                      monkeypatch):
+    from glance.db import image_filters
+    mine = _listed({"project_id": "p1", "limit": 25})
+    ids = [image["id"] for image in mine]
+    padding = ["none-%d" % n for n in range(image_filters.MAX_IN_BOUND_EACH)]
+    opened = []
+    core_init = sa.engine.Connection.__init__
+
+    def counted(self, *args, **kwargs):
+        opened.append(1)
+        core_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(sa.engine.Connection, "__init__", counted)
+    for values, expected in (([], []), (ids[:3] + padding, mine[:3])):
+        kwargs = {"project_id": "p1", "limit": 25,
+                  "filters": {"id": values}}
+        for _ in range(2):
+            del opened[:]
+            assert _listed(kwargs) == expected
+            assert _listed(dict(kwargs, marker=ids[0])) == expected[1:]
+            assert len(opened) == 2
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 9])
