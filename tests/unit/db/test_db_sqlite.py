@@ -2,6 +2,7 @@
 
 These tests use their own database files, not the ``db`` fixture.
 """
+import datetime
 import multiprocessing
 import os
 import traceback
@@ -311,3 +312,44 @@ def test_a_direct_first_page_reads_one_snapshot(sqlite_url):
     assert sorted(i["tags"][0] for i in images) == ["a", "b"]
     assert [s.split()[0] for s in sent] == ["BEGIN", "SELECT", "SELECT",
                                             "COMMIT"]
+
+
+def test_a_members_marker_page_reads_its_memberships_first(sqlite_url):
+    # Past a marker, SQLite was offered the images index of the sort
+    # order in the memberships' part and walked it over every shared
+    # image before the marker, probing the memberships for each (20 ms
+    # for a member's second page of 100k images, 0.8 ms now).
+    base = datetime.datetime(2024, 1, 1)
+    for i in range(60):
+        image = api.image_create({
+            "name": "s%02d" % i, "owner": "o%d" % (i % 5),
+            "visibility": "shared",
+            "created_at": base + datetime.timedelta(minutes=i)})
+        if i % 10 == 0:
+            api.image_member_create(image["id"], "viewer",
+                                    status="accepted")
+    first = api.image_get_all(project_id="viewer", limit=3)
+    assert [i["name"] for i in first] == ["s50", "s40", "s30"]
+    engine = db_session.get_engine()
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, many):
+        statements.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = api.image_get_all(project_id="viewer", limit=3,
+                                 marker=first[-1]["id"])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert [i["name"] for i in page] == ["s20", "s10", "s00"]
+    statement, parameters = next(s for s in statements
+                                 if "member_of" in s[0])
+    with engine.connect() as conn:
+        plan = [row[-1] for row in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, parameters)]
+    members = plan[plan.index("MATERIALIZE member_of"):]
+    assert not [line for line in members
+                if line.startswith("SEARCH images") and "created_at" in line]
+    assert "SEARCH images USING INDEX sqlite_autoindex_images_1 (id=?)" \
+        in members
