@@ -96,7 +96,8 @@ def image_get_all(filters=None, marker=None, limit=None, sort_key=None,
         return []
     if listing.key is not None and limit is not None and \
             limit <= common.MAX_DIRECT_CHILDREN and \
-            direct_read.usable(engine) and not listing.core_only():
+            direct_read.usable(engine) and \
+            not listing.core_only(engine.dialect):
         try:
             with direct_read.reading(engine, snapshot=True) as reader:
                 return listing.read(_DirectSource(reader), marker)
@@ -122,6 +123,7 @@ class _Listing:
         self.key = None if limit == 0 else _statement_key(
             viewer, filters, keys, dirs, limit, dialect)
         self._conditions = None
+        self._kept = {}     # shape: the kept page, looked up once
 
     def conditions(self):
         """(viewer branches, filter conditions); raises on bad input."""
@@ -133,13 +135,12 @@ class _Listing:
             self._conditions = (branches, conditions)
         return self._conditions
 
-    def core_only(self):
-        """Whether this shape's first page was found to need Core (its
+    def core_only(self, dialect):
+        """Whether this request's first page was found to need Core (its
         plan is per execution: an empty or long ``in:`` list, see
         ``image_filters.MAX_IN_BOUND_EACH``)."""
-        first = _PAGES.get((self.key, None))
-        return first is not None and first.plan(
-            db_session.get_engine().dialect) is None
+        first = self._kept_page(None)
+        return first is not None and first.plan(dialect) is None
 
     def read(self, source, marker):
         """The page's image dicts, read from ``source``."""
@@ -152,20 +153,28 @@ class _Listing:
                            {"marker": marker})
         if row is None:
             raise exception.NotFound("Marker image %s not found" % marker)
-        values = {_marker_name(key): row[_COLUMN_INDEX[key]]
-                  for key in self.keys}
-        shape = tuple(values[_marker_name(key)] is None for key in self.keys)
+        found = [row[_COLUMN_INDEX[key]] for key in self.keys]
+        shape = tuple(value is None for value in found)
+        values = {_marker_name(key): value
+                  for key, value in zip(self.keys, found, strict=True)
+                  if value is not None}
         return source.images(self._page(shape), values)
+
+    def _kept_page(self, shape):
+        if shape not in self._kept:
+            self._kept[shape] = None if self.key is None else \
+                _PAGES.get((self.key, shape))
+        return self._kept[shape]
 
     def _page(self, shape):
         """The DirectRead of the page; ``shape``: None for a first page,
         else which marker sort keys are NULL."""
-        key = None if self.key is None else (self.key, shape)
-        page = _PAGES.get(key) if key is not None else None
+        page = self._kept_page(shape)
         if page is None:
             page = direct_read.DirectRead(self._statement(shape))
-            if key is not None:
-                _PAGES.put(key, page)
+            if self.key is not None:
+                _PAGES.put((self.key, shape), page)
+                self._kept[shape] = page
         return page
 
     def _statement(self, shape):
