@@ -29,6 +29,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.sql import compiler
 from sqlalchemy import types as sa_types
 
+from glance.db import pg_prepared
 from glance.db import session as db_session
 
 # the private parts of SQLAlchemy a plan relies on: compiled statements'
@@ -75,6 +76,7 @@ class _Plan:
         # (column index, result processor) of the columns Core converts,
         # from the first cursor's description
         self.steps = None
+        self.prepared = None    # its pg_prepared.Statement, once used
 
     @classmethod
     def of(cls, statement, dialect):
@@ -129,6 +131,7 @@ class _Plan:
 
 
 _CORE_ONLY = object()
+_IDLE = 0     # psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 
 class DirectRead:
@@ -160,20 +163,26 @@ class DirectRead:
 class _Reader:
     """DirectReads on one checked-out connection."""
 
-    def __init__(self, fairy, dialect):
+    def __init__(self, fairy, dialect, prepare):
         self.fairy = fairy
         self.dialect = dialect
+        self.prepare = prepare
 
     def all(self, read, values):
         plan = read.plan(self.dialect)
         parameters = plan.parameters(values)
         cursor = self.fairy.cursor()
+        error = self.dialect.loaded_dbapi.Error
         try:
-            cursor.execute(plan.sql, parameters)
+            if self.prepare:
+                pg_prepared.execute(self.fairy, cursor, plan, parameters,
+                                    error)
+            else:
+                cursor.execute(plan.sql, parameters)
             if plan.steps is None:
                 plan.learn(cursor.description)
             rows = cursor.fetchall()
-        except self.dialect.loaded_dbapi.Error as e:
+        except error as e:
             raise _wrapped(e, plan.sql, parameters, self.fairy, cursor,
                            self.dialect) from e
         finally:
@@ -186,11 +195,15 @@ def reading(engine, snapshot=False):
     """A :class:`_Reader` on a pooled connection, returned at the end.
 
     With ``snapshot`` its reads see one state of the database: on SQLite
-    (autocommit mode) between a BEGIN and a COMMIT; the server databases
-    run them in the transaction the first one opens (the pool's reset
-    rolls it back), as Core does.
+    (autocommit mode) between a BEGIN and a COMMIT; on MySQL in the
+    transaction the first one opens (the pool's reset rolls it back), as
+    Core does. PostgreSQL (psycopg2) runs each read in autocommit mode,
+    prepared where this process may (``pg_prepared``): in its READ
+    COMMITTED transactions each statement sees a snapshot of its own all
+    the same, so this only saves the BEGIN and ROLLBACK round trips.
     """
     dialect = engine.dialect
+    autocommit = _autocommits(dialect)
     with db_session.translated_errors():
         try:
             fairy = engine.raw_connection()   # pre-ping and recycle here
@@ -199,13 +212,35 @@ def reading(engine, snapshot=False):
         try:
             if snapshot and dialect.name == "sqlite":
                 _send(fairy, dialect, "BEGIN")
-                yield _Reader(fairy, dialect)
+                yield _Reader(fairy, dialect, False)
                 _send(fairy, dialect, "COMMIT")
+            elif autocommit and _set_autocommit(fairy, True):
+                try:
+                    yield _Reader(fairy, dialect,
+                                  pg_prepared.wanted(dialect))
+                finally:
+                    _set_autocommit(fairy, False)
             else:
-                yield _Reader(fairy, dialect)
+                yield _Reader(fairy, dialect, False)
         finally:
             # back to the pool, which rolls back what is still open
             fairy.close()
+
+
+def _autocommits(dialect):
+    return dialect.name == "postgresql" and dialect.driver == "psycopg2"
+
+
+def _set_autocommit(fairy, on):
+    """psycopg2's autocommit switch (no round trip); False when the
+    connection is closed or inside a transaction (then it is left as
+    it is)."""
+    raw = fairy.dbapi_connection
+    if raw is None or raw.closed or \
+            raw.get_transaction_status() != _IDLE:
+        return False
+    raw.autocommit = on
+    return True
 
 
 def _send(fairy, dialect, sql):

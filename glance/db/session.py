@@ -57,6 +57,16 @@ database_opts = [
     cfg.IntOpt("retry_interval", default=10, min=0,
                help=_("Interval (seconds) between retries of opening a "
                       "SQL connection during startup.")),
+    cfg.BoolOpt("use_prepared_statements", default=True,
+                help=_("PostgreSQL only: prepare the frequent reads "
+                       "(showing an image, pages of image lists) once per "
+                       "connection and run them by name, which saves "
+                       "PostgreSQL planning them on every request. Turn "
+                       "it off behind a pooler that shares server "
+                       "connections between transactions (PgBouncer in "
+                       "transaction or statement mode); a process that "
+                       "finds its statements gone turns it off by "
+                       "itself.")),
 ]
 
 CONF.register_opts(database_opts, group="database")

@@ -135,8 +135,9 @@ def store_weight(store_id):
 def sort_locations(locations):
     """``locations`` heaviest store first (stable), as Glance orders an
     image's locations in multi-store deployments."""
-    if not enabled_backends():
-        return list(locations)
+    locations = list(locations)
+    if len(locations) < 2 or not enabled_backends():
+        return locations     # most images have one location
     return sorted(locations, key=lambda loc: store_weight(
         (loc.get("metadata") or {}).get("store")), reverse=True)
 
