@@ -59,3 +59,18 @@ def test_http_side_asks_the_same_queries(catalog):
     assert [label for label, _who, _query in http] == db_labels
     assert all(("marker=" in query) == ("marker" in label)
                for label, _who, query in http)
+
+
+def test_server_databases_are_analyzed_sqlite_is_left_as_the_daemon_has_it(
+        catalog, backend):
+    stats = {
+        "sqlite": "SELECT count(*) FROM sqlite_master "
+                  "WHERE name = 'sqlite_stat1'",
+        "postgresql": "SELECT count(*) FROM pg_stats "
+                      "WHERE tablename = 'images'",
+        "mysql": "SELECT count(*) FROM information_schema.statistics "
+                 "WHERE table_schema = DATABASE() AND table_name = 'images' "
+                 "AND cardinality > 0"}[backend]
+    with db_session.connection(write=False) as conn:
+        analyzed = conn.exec_driver_sql(stats).scalar()
+    assert bool(analyzed) == (backend != "sqlite")
