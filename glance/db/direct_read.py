@@ -206,7 +206,7 @@ def reading(engine, snapshot=False):
     autocommit = _autocommits(dialect)
     with db_session.translated_errors():
         try:
-            fairy = engine.raw_connection()   # pre-ping and recycle here
+            fairy = engine.raw_connection()   # ping (if idle), recycle
         except dialect.loaded_dbapi.Error as e:
             raise _wrapped(e, None, None, None, None, dialect) from e
         try:
