@@ -3,12 +3,16 @@
 # image_conversion import plugin and the qcow2/vmdk upload checks) and
 # haproxy (the load balancer in front of three glance-api nodes in
 # tests/functional/test_load_balancer.py; only its binary is used, the
-# test starts its own on 127.0.0.1). Installs only what is missing.
+# test starts its own on 127.0.0.1) and pgbouncer (the pooler in front of
+# PostgreSQL in tests/functional/test_pgbouncer.py, likewise). Installs
+# only what is missing.
 set -e
 MISSING=
 command -v qemu-img >/dev/null 2>&1 || MISSING="$MISSING qemu-utils"
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || \
     MISSING="$MISSING haproxy"
+command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || \
+    MISSING="$MISSING pgbouncer"
 [ -z "$MISSING" ] && exit 0
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -20,3 +24,4 @@ $SUDO apt-get install -y -q $MISSING >/dev/null 2>&1 || {
 }
 command -v qemu-img >/dev/null
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]
+command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]
