@@ -124,7 +124,7 @@ def execute(fairy, cursor, plan, parameters, error):
             if code != _RESULT_CHANGED or attempt == 2:
                 raise
             del kept[statement.name]
-            cursor.execute("DEALLOCATE " + statement.name)
+            _deallocate(cursor, statement.name, error)
     cursor.execute(plan.sql, parameters)
 
 
@@ -133,7 +133,8 @@ def _prepare(cursor, statement, kept, error):
     be (then the caller runs it plainly)."""
     if len(kept) >= KEPT_PER_CONNECTION:
         oldest, _ = kept.popitem(last=False)
-        cursor.execute("DEALLOCATE " + oldest)
+        if not _deallocate(cursor, oldest, error):
+            return False
     try:
         cursor.execute(statement.prepare)
     except error as e:
@@ -147,4 +148,17 @@ def _prepare(cursor, statement, kept, error):
             LOG.debug("not prepared (%s): %s", e.pgcode, statement.prepare)
         return False
     kept[statement.name] = True
+    return True
+
+
+def _deallocate(cursor, name, error):
+    """Drop a prepared statement of this session; False (and preparing
+    turned off) when the session does not have it."""
+    try:
+        cursor.execute("DEALLOCATE " + name)
+    except error as e:
+        if getattr(e, "pgcode", None) != _GONE:
+            raise
+        _turn_off("a prepared statement vanished from its session")
+        return False
     return True

@@ -1,20 +1,27 @@
 """The scale benchmark's HTTP client (benchmarks/scale_http.py): one
-kept-alive connection per server, the page's ids, errors raised."""
-import http.server
-import json
-import threading
+kept-alive connection per server, the page's ids, errors raised.
+
+The server runs in a process of its own: other tests of a pytest worker
+may have monkey-patched this one with eventlet, where a server thread
+and a blocking client in the main thread would wait on each other.
+"""
+import subprocess
+import sys
 
 import pytest
 
 from benchmarks import scale_http
 
+SERVER = r'''
+import http.server, json, sys
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"    # keep-alive
-    peers = []
 
     def do_GET(self):
-        self.peers.append(self.client_address)
+        # the client's port: one per connection
+        sys.stderr.write("peer %d\n" % self.client_address[1])
+        sys.stderr.flush()
         if "bad" in self.path:
             body, status = b"no", 400
         else:
@@ -30,34 +37,49 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+print(httpd.server_address[1], flush=True)
+httpd.serve_forever()
+'''
+
 
 @pytest.fixture
-def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    _Handler.peers = []
-    yield "http://127.0.0.1:%d" % httpd.server_address[1]
-    httpd.shutdown()
-    httpd.server_close()
+def server(tmp_path):
+    """(its URL, a function giving the client ports it has seen)."""
+    log = tmp_path / "peers.log"
+    with open(log, "w") as err:
+        process = subprocess.Popen([sys.executable, "-c", SERVER],
+                                   stdout=subprocess.PIPE, stderr=err,
+                                   text=True)
+    try:
+        port = int(process.stdout.readline())
+        yield ("http://127.0.0.1:%d" % port,
+               lambda: log.read_text().split())
+    finally:
+        process.kill()
+        process.wait()
+        process.stdout.close()
 
 
 def test_time_http_gives_the_median_and_the_page_ids(server):
+    url, peers = server
     client = scale_http.Client()
     try:
-        ms, ids = scale_http.time_http(client, server, "user", "limit=2", 5)
+        ms, ids = scale_http.time_http(client, url, "user", "limit=2", 5)
     finally:
         client.close()
     assert ms > 0
     assert ids == [scale_http.IDENTITY["user"][0], "/v2/images?limit=2"]
     # one warm-up and five timed calls, on one connection
-    assert len(_Handler.peers) == 6 and len(set(_Handler.peers)) == 1
+    seen = peers()[1::2]
+    assert len(seen) == 6 and len(set(seen)) == 1
 
 
 def test_an_error_answer_is_raised(server):
+    url, _peers = server
     client = scale_http.Client()
     try:
         with pytest.raises(RuntimeError, match="400"):
-            scale_http.time_http(client, server, "admin", "bad=1", 3)
+            scale_http.time_http(client, url, "admin", "bad=1", 3)
     finally:
         client.close()

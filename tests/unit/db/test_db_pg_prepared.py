@@ -233,3 +233,18 @@ def test_off_by_option_nothing_is_prepared(pg):
     finally:
         db_session.CONF.clear_override("use_prepared_statements",
                                        group="database")
+
+
+def test_an_oldest_statement_gone_when_dropped_turns_preparing_off(
+        pg, monkeypatch):
+    monkeypatch.setattr(pg_prepared, "KEPT_PER_CONNECTION", 2)
+    reads = [direct_read.DirectRead(sa.select(
+        sa.bindparam("x", type_=sa.Integer) + sa.literal_column(str(i))))
+        for i in range(3)]
+    for i, read in enumerate(reads[:2]):
+        assert [tuple(r) for r in read.all({"x": 1})] == [(1 + i,)]
+    _session(pg, "DEALLOCATE ALL", fetch=False)
+    # the third evicts the first, which the session no longer has
+    assert [tuple(r) for r in reads[2].all({"x": 1})] == [(3,)]
+    assert not pg_prepared.wanted(pg.dialect)
+    assert _prepared(pg) == {}
