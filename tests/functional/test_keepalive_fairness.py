@@ -29,40 +29,52 @@ def request(path):
     return ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode()
 
 
-def read_responses(sock, count):
-    """Read ``count`` whole responses (GET /versions: Content-Length)."""
-    data = b""
-    done = 0
-    while done < count:
-        chunk = sock.recv(65536)
-        assert chunk, "connection closed after %d responses" % done
-        data += chunk
+class Responses:
+    """Whole responses read off one socket (GET /versions: their
+    Content-Length); bytes of later responses a read brings along are
+    kept for the next call, not dropped."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.sock.settimeout(60)      # a missing answer fails, not hangs
+        self.data = b""
+
+    def read(self, count):
+        done = 0
         while True:
-            head_end = data.find(b"\r\n\r\n")
-            if head_end < 0:
-                break
-            length = int(re.search(rb"(?i)content-length: *(\d+)",
-                                   data[:head_end]).group(1))
-            if len(data) < head_end + 4 + length:
-                break
-            data = data[head_end + 4 + length:]
-            done += 1
+            while done < count:
+                head_end = self.data.find(b"\r\n\r\n")
+                if head_end < 0:
+                    break
+                length = int(re.search(rb"(?i)content-length: *(\d+)",
+                                       self.data[:head_end]).group(1))
+                if len(self.data) < head_end + 4 + length:
+                    break
+                self.data = self.data[head_end + 4 + length:]
+                done += 1
+            if done == count:
+                return
+            chunk = self.sock.recv(65536)
+            assert chunk, "connection closed after %d responses" % done
+            self.data += chunk
 
 
 def test_a_pipelining_client_does_not_hold_the_worker(srv):
     busy = socket.create_connection(("127.0.0.1", srv.port))
     other = socket.create_connection(("127.0.0.1", srv.port))
     try:
+        busy_answers, other_answers = Responses(busy), Responses(other)
         # both connections served once: both are in the worker's hub
-        for sock, name in ((busy, "warm-a"), (other, "warm-b")):
+        for sock, answers, name in ((busy, busy_answers, "warm-a"),
+                                    (other, other_answers, "warm-b")):
             sock.sendall(request("/versions?%s" % name))
-            read_responses(sock, 1)
+            answers.read(1)
         busy.sendall(b"".join(request("/versions?a=%d" % i)
                               for i in range(QUEUED)))
-        read_responses(busy, 1)        # the worker is on the queue
+        busy_answers.read(1)        # the worker is on the queue
         other.sendall(request("/versions?b"))
-        read_responses(other, 1)
-        read_responses(busy, QUEUED - 1)
+        other_answers.read(1)
+        busy_answers.read(QUEUED - 1)
     finally:
         busy.close()
         other.close()
