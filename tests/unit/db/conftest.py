@@ -102,6 +102,11 @@ def db(db_url):
     yield db_url
     if db_session.connection_url() != db_url:
         db_session.configure(db_url)
+    empty_tables()
+
+
+def empty_tables():
+    """Delete every row of the database in use by glance.db."""
     with db_session.connection(write=True) as conn:
         for table in TABLES:
             conn.execute(models.Base.metadata.tables[table].delete())

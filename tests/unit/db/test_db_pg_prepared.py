@@ -14,7 +14,7 @@ from glance.db import models
 from glance.db import pg_prepared
 from glance.db import session as db_session
 from tests.unit.db.conftest import server_database
-from tests.unit.db.conftest import TABLES
+from tests.unit.db.conftest import empty_tables
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +33,7 @@ def pg(pg_url):
     yield db_session.get_engine()
     pg_prepared.turn_back_on()
     db_session.configure(pg_url)
-    with db_session.connection(write=True) as conn:
-        for table in TABLES:
-            conn.execute(models.Base.metadata.tables[table].delete())
+    empty_tables()
 
 
 def _session(engine, sql, fetch=True):
