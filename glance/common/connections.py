@@ -271,6 +271,19 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
             self.log_access(meter.status_code, meter.sent,
                             time.time() - started)
 
+    _date_time = (None, "")   # (second, its text in the access log)
+
+    def log_date_time_string(self):
+        """``http.server``'s date of the access log, made once a second."""
+        second = int(time.time())
+        cached, text = HttpProtocol._date_time
+        if cached != second:
+            year, month, day, hh, mm, ss = time.localtime(second)[:6]
+            text = "%02d/%3s/%04d %02d:%02d:%02d" % (
+                day, self.monthname[month], year, hh, mm, ss)
+            HttpProtocol._date_time = (second, text)
+        return text
+
     def log_access(self, status, sent, seconds):
         """One access log line in eventlet's format; ``sent`` is the
         number of body bytes the client was sent."""

@@ -261,3 +261,13 @@ def test_access_line_has_eventlets_format_and_the_body_bytes():
     assert line.startswith("10.0.0.1 - - [")
     assert line.endswith('] "GET /v2/images/x/file HTTP/1.1" 200 3158073 '
                          '0.250000')
+
+
+@pytest.mark.parametrize("now", [1793511000.25, 1793511000.75,
+                                 1793511001.0, 1700000000.999])
+def test_access_date_is_http_servers(monkeypatch, now):
+    import http.server
+    monkeypatch.setattr(connections.time, "time", lambda: now)
+    proto = object.__new__(connections.make_protocol())
+    expected = http.server.BaseHTTPRequestHandler.log_date_time_string(proto)
+    assert proto.log_date_time_string() == expected

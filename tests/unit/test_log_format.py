@@ -1,0 +1,233 @@
+"""The quick formatter writes what oslo.log's ContextFormatter writes."""
+import copy
+import logging
+import os
+import sys
+import time
+
+import pytest
+from oslo_config import cfg
+from oslo_context import context as context_utils
+from oslo_log import formatters
+from oslo_log import log as oslo_logging
+
+from glance import context as glance_context
+from glance.common import log_format
+from glance.common import logging_setup
+
+# 2026-11-01 05:30:00 UTC: 01:30 EDT; an hour later 01:30 EST again
+FALL_BACK = 1793511000.25
+
+
+@pytest.fixture
+def conf():
+    conf = cfg.ConfigOpts()
+    oslo_logging.register_options(conf)
+    conf([], project="glance")
+    return conf
+
+
+@pytest.fixture(autouse=True)
+def no_current_context():
+    store = context_utils._request_store
+    saved = getattr(store, "context", None)
+    store.context = None
+    yield
+    store.context = saved
+
+
+def formatters_for(conf):
+    oslo = formatters.ContextFormatter(project="glance", version="33",
+                                       datefmt=conf.log_date_format,
+                                       config=conf)
+    return oslo, log_format.QuickContextFormatter.replacing(oslo)
+
+
+def make_record(msg="GET /v2/images 200", args=(), level=logging.INFO,
+                created=None, exc_info=None, **extra):
+    record = logging.LogRecord("eventlet.wsgi.server", level, __file__, 10,
+                               msg, args, exc_info)
+    if created is not None:
+        record.created = created
+        record.msecs = (created - int(created)) * 1000
+    record.__dict__.update(extra)
+    return record
+
+
+def assert_same(conf, record, oslo=None, quick=None):
+    """Both formatters give the same line and leave the same record."""
+    if oslo is None:
+        oslo, quick = formatters_for(conf)
+    theirs, ours = record, copy.copy(record)
+    expected = oslo.format(theirs)
+    assert quick.format(ours) == expected
+    assert ours.__dict__ == theirs.__dict__
+    return expected
+
+
+def request_context(**kwargs):
+    values = dict(user_id="u1", project_id="p1", roles=["member"],
+                  request_id="req-1f2e")
+    values.update(kwargs)
+    return glance_context.RequestContext(**values)
+
+
+def test_a_line_without_context(conf):
+    line = assert_same(conf, make_record())
+    assert "GET /v2/images 200" in line
+
+
+def test_a_line_with_the_current_request_context(conf):
+    request_context().update_store()
+    line = assert_same(conf, make_record())
+    assert "req-1f2e u1 p1" in line
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"resource_uuid": "9d2c"},
+    {"user_name": "alice", "project_name": "demo",
+     "global_request_id": "req-global", "user_domain_id": "d1"},
+    {"request_id": None},
+    {"auth_token": "secret-token"},
+])
+def test_context_values(conf, kwargs):
+    request_context(**kwargs).update_store()
+    line = assert_same(conf, make_record())
+    assert "secret-token" not in line
+
+
+def test_a_context_given_with_the_record_wins(conf):
+    request_context().update_store()
+    line = assert_same(conf, make_record(
+        context=request_context(request_id="req-given")))
+    assert "req-given" in line
+    assert "req-1f2e" not in assert_same(conf, make_record(context=None))
+
+
+@pytest.mark.parametrize("record", [
+    make_record(instance={"uuid": "i-1"}),
+    make_record(instance_uuid="i-2"),
+    make_record(level=logging.DEBUG),
+    make_record(level=logging.WARNING),
+    make_record(level=logging.ERROR, context={"request_id": "req-dict"}),
+    make_record(context={"request_id": "req-dict"}),
+    make_record("%(a)d items", args=({"a": "many"},)),
+    make_record(level=25, created=FALL_BACK),
+], ids=["instance", "instance_uuid", "debug", "warning", "error-dict",
+        "dict-context", "bad-args", "custom-level"])
+def test_other_records_as_oslo_log_writes_them(conf, record):
+    request_context().update_store()
+    assert_same(conf, record)
+
+
+def test_an_exception_and_its_summary(conf):
+    try:
+        raise RuntimeError("disk on fire")
+    except RuntimeError:
+        assert_same(conf, make_record(level=logging.WARNING))
+        line = assert_same(conf, make_record(exc_info=sys.exc_info()))
+    assert "disk on fire" in line
+
+
+@pytest.mark.parametrize("created", [1700000000.0, 1700000000.5,
+                                     1700000000.9999996])
+def test_isotime_and_formats_naming_every_field(conf, created):
+    fmt = ("%(isotime)s|%(asctime)s|%(error_summary)s|%(instance)s|"
+           "%(color)s|%(user_identity)s|%(resource)s|%(project)s|"
+           "%(version)s|%(global_request_id)s %(message)s")
+    conf.set_override("logging_context_format_string", fmt)
+    conf.set_override("logging_default_format_string", "D " + fmt)
+    request_context(resource_uuid="r-9").update_store()
+    assert_same(conf, make_record(created=created))
+    context_utils._request_store.context = None
+    assert_same(conf, make_record(created=created)).startswith("D ")
+
+
+@pytest.fixture
+def new_york_time():
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "EST5EDT,M3.2.0,M11.1.0"
+    time.tzset()
+    yield
+    if saved is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = saved
+    time.tzset()
+
+
+def test_isotime_across_the_hour_repeated_when_clocks_go_back(
+        conf, new_york_time):
+    conf.set_override("logging_default_format_string", "%(isotime)s")
+    oslo, quick = formatters_for(conf)
+    lines = [assert_same(conf, make_record(created=FALL_BACK + step),
+                         oslo, quick)
+             for step in (-3600, 0, 0.5, 3600, 3600.5, 7200)]
+    assert lines[1][:19] == lines[3][:19] == "2026-11-01T01:30:00"
+    assert lines[1].endswith("-04:00") and lines[3].endswith("-05:00")
+
+
+def test_setup_installs_the_quick_paths_on_oslo_log_handlers(
+        conf, tmp_path):
+    conf.set_override("log_file", str(tmp_path / "glance.log"))
+    conf.set_override("use_stderr", True)
+    root = logging.getLogger()
+    saved = list(root.handlers), root.level, logging.logThreads
+    try:
+        logging_setup.setup(conf)
+        kinds = [(type(h), type(h.formatter)) for h in root.handlers]
+        assert kinds == [
+            (log_format.SecondWatchedFileHandler,
+             log_format.QuickContextFormatter),
+            (logging.StreamHandler, log_format.QuickContextFormatter)]
+        conf.set_override("use_json", True)
+        logging_setup.setup(conf)
+        assert type(root.handlers[0].formatter) is formatters.JSONFormatter
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+            handler.close()
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
+        logging.logThreads = saved[2]
+
+
+class Clock:
+    now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_rotated_log_is_reopened_within_a_second(tmp_path, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(log_format.time, "monotonic", clock)
+    path = tmp_path / "glance.log"
+    handler = logging.handlers.WatchedFileHandler(str(path))
+    handler.__class__ = log_format.SecondWatchedFileHandler
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    try:
+        handler.emit(make_record("before"))
+        os.rename(path, tmp_path / "glance.log.1")
+        clock.now += 0.5
+        handler.emit(make_record("in the same second"))
+        clock.now += 0.6
+        handler.emit(make_record("after"))
+    finally:
+        handler.close()
+    assert (tmp_path / "glance.log.1").read_text().splitlines() == [
+        "before", "in the same second"]
+    assert path.read_text().splitlines() == ["after"]
+
+
+@pytest.mark.parametrize("datefmt", [None, "%Y-%m-%d %H:%M:%S", "%s %j"])
+def test_asctime_of_records_in_one_second_and_the_next(conf, datefmt):
+    conf.set_override("logging_default_format_string", "%(asctime)s")
+    oslo = formatters.ContextFormatter(project="glance", version="33",
+                                       datefmt=datefmt, config=conf)
+    quick = log_format.QuickContextFormatter.replacing(oslo)
+    lines = [assert_same(conf, make_record(created=1700000000 + step),
+                         oslo, quick)
+             for step in (0.125, 0.5, 0.999, 1.0, 1.5, 61)]
+    assert len(set(lines)) == (6 if datefmt is None else 3)
