@@ -1,15 +1,12 @@
-"""oslo.log's context formatter and watched file, the same lines for less.
+"""oslo.log's context formatter, the same lines for less.
 
 A worker writes one access line per request through oslo.log's handlers,
 and for a small request (showing an image) that line took about a fifth
-of the worker's time. Two of its costs are generic paths of oslo.log:
-
-* ``ContextFormatter`` asks the request context for its logging values
-  twice per record, builds a new dateutil ``tzlocal`` per record for the
-  ``isotime`` field, a new ``PercentStyle`` per record, and formats the
-  same second's ``asctime`` again for every record of that second;
-* ``WatchedFileHandler`` calls ``os.stat`` on the log's path before
-  every record, to notice a rotation.
+of the worker's time. Part of it is a generic path of oslo.log:
+``ContextFormatter`` asks the request context for its logging values
+twice per record, builds a new dateutil ``tzlocal`` per record for the
+``isotime`` field, a new ``PercentStyle`` per record, and formats the
+same second's ``asctime`` again for every record of that second.
 
 :class:`QuickContextFormatter` writes the same text and leaves the same
 attributes on the record (another handler may format it after) for the
@@ -20,23 +17,21 @@ compare both, line by line and attribute by attribute. It reads the local
 time zone once, where oslo.log reads it per record: a process that
 changes ``TZ`` while running keeps its first zone.
 
-:class:`SecondWatchedFileHandler` looks for a rotated log at most once a
-second. The lines of the second after a rotation go to the moved file,
-as with any logger holding its file open; none is lost.
-
-Only the handlers oslo.log made from options are changed: not those of
-an operator's logging config file, nor JSON or journal output.
+Only the formatters oslo.log made from options are replaced: not those
+of an operator's logging config file, nor JSON or journal output. The
+file handler keeps its ``stat`` before every line: a rotation that moves
+the file and compresses it at once would lose lines written to the
+moved file after its compression.
 """
 import datetime
 import logging
-import logging.handlers
 import time
 
 from dateutil import tz
 from oslo_context import context as context_utils
 from oslo_log import formatters
 
-__all__ = ["QuickContextFormatter", "SecondWatchedFileHandler", "install"]
+__all__ = ["QuickContextFormatter", "install"]
 
 # what ContextFormatter sets to '' when neither record nor context has it
 _BLANK_BY_DEFAULT = ("instance", "color", "user_identity", "resource",
@@ -149,29 +144,10 @@ class QuickContextFormatter(formatters.ContextFormatter):
         return text
 
 
-class SecondWatchedFileHandler(logging.handlers.WatchedFileHandler):
-    """``WatchedFileHandler`` checking for a rotation at most once a
-    second instead of before every record."""
-
-    check_interval = 1.0
-    _next_check = 0.0
-
-    def reopenIfNeeded(self):  # noqa: N802 - the name logging calls
-        now = time.monotonic()
-        if now < self._next_check:
-            return
-        self._next_check = now + self.check_interval
-        super().reopenIfNeeded()
-
-
 def install(root=None):
-    """Give the handlers oslo.log made from options the quick paths."""
+    """Give the handlers oslo.log made from options the quick formatter."""
     root = root or logging.getLogger()
     for handler in root.handlers:
         if type(handler.formatter) is formatters.ContextFormatter:
             handler.setFormatter(
                 QuickContextFormatter.replacing(handler.formatter))
-        if type(handler) is logging.handlers.WatchedFileHandler:
-            # the same object, stream and place among the handlers:
-            # the subclass only overrides a method
-            handler.__class__ = SecondWatchedFileHandler

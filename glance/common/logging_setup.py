@@ -9,8 +9,7 @@ naming it, oslo.log's JSON or journal output, or a logging config file
 of the operator's (which may name anything).
 
 The handlers oslo.log makes from options then get the quick formatter
-and watched file of :mod:`glance.common.log_format` (same lines, less
-time per line).
+of :mod:`glance.common.log_format` (same lines, less time per line).
 """
 import logging as std_logging
 

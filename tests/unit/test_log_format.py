@@ -1,6 +1,7 @@
 """The quick formatter writes what oslo.log's ContextFormatter writes."""
 import copy
 import logging
+import logging.handlers
 import os
 import sys
 import time
@@ -177,7 +178,7 @@ def test_setup_installs_the_quick_paths_on_oslo_log_handlers(
         logging_setup.setup(conf)
         kinds = [(type(h), type(h.formatter)) for h in root.handlers]
         assert kinds == [
-            (log_format.SecondWatchedFileHandler,
+            (logging.handlers.WatchedFileHandler,
              log_format.QuickContextFormatter),
             (logging.StreamHandler, log_format.QuickContextFormatter)]
         conf.set_override("use_json", True)
@@ -191,34 +192,6 @@ def test_setup_installs_the_quick_paths_on_oslo_log_handlers(
             root.addHandler(handler)
         root.setLevel(saved[1])
         logging.logThreads = saved[2]
-
-
-class Clock:
-    now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
-def test_a_rotated_log_is_reopened_within_a_second(tmp_path, monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(log_format.time, "monotonic", clock)
-    path = tmp_path / "glance.log"
-    handler = logging.handlers.WatchedFileHandler(str(path))
-    handler.__class__ = log_format.SecondWatchedFileHandler
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    try:
-        handler.emit(make_record("before"))
-        os.rename(path, tmp_path / "glance.log.1")
-        clock.now += 0.5
-        handler.emit(make_record("in the same second"))
-        clock.now += 0.6
-        handler.emit(make_record("after"))
-    finally:
-        handler.close()
-    assert (tmp_path / "glance.log.1").read_text().splitlines() == [
-        "before", "in the same second"]
-    assert path.read_text().splitlines() == ["after"]
 
 
 @pytest.mark.parametrize("datefmt", [None, "%Y-%m-%d %H:%M:%S", "%s %j"])
