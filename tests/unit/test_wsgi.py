@@ -1,9 +1,11 @@
 """The WSGI toolkit of glance.common.wsgi: routing, negotiation, bodies,
 and the one place exceptions become HTTP responses (Resource)."""
+import dataclasses
 import datetime
 import io
 import json
 import re
+import uuid
 
 import pytest
 import webob
@@ -208,6 +210,38 @@ def test_serializer_handles_dates_sets_and_objects():
         {"when": when, "tags": {"b", "a"}, "obj": Thing()}))
     assert out == {"when": "2024-01-02T03:04:05", "tags": ["a", "b"],
                    "obj": {"thing": True}}
+
+
+def _as_json_writes_it(data):
+    expected = json.dumps(data, default=wsgi.JSONResponseSerializer()
+                          ._sanitizer)
+    body = wsgi.JSONResponseSerializer().to_json(data)
+    assert isinstance(body, bytes)
+    assert json.loads(body) == json.loads(expected)
+    return body
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+
+
+@pytest.mark.parametrize("data", [
+    {"name": "caf\u00e9 \U0001f600", "size": 2 ** 63 - 1, "min": -1,
+     "ratio": 0.1, "flags": [True, False, None], "nested": {"a": [1, {}]}},
+    {"id": uuid.UUID("3b0c6c8e-7f1e-4c47-9d3e-3f0f7a1b2c3d"),
+     "point": Point(1), "when": datetime.datetime(2024, 1, 2, 3, 4, 5)},
+    {"big": 2 ** 64},              # past 64 bits: json writes it
+    {1: "one"},                    # a key that is not a string
+    {"lone": "\ud800"},            # a lone surrogate
+])
+def test_serializer_writes_the_json_value_json_writes(data):
+    _as_json_writes_it(data)
+
+
+def test_serializer_writes_compact_utf8():
+    body = _as_json_writes_it({"name": "caf\u00e9", "tags": ["a"]})
+    assert body == '{"name":"caf\u00e9","tags":["a"]}'.encode("utf-8")
 
 
 @pytest.mark.parametrize("kind,status,text", [
