@@ -37,7 +37,7 @@ class Result:
                     1000 * percentile(self.latencies, 0.99),
                     len(self.latencies), self.errors))
         if cpu_seconds is not None and self.latencies:
-            text += "  server CPU %.1f ms/req" % (
+            text += "  server CPU %.3f ms/req" % (
                 1000 * cpu_seconds / len(self.latencies))
         return text
 

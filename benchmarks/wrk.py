@@ -45,5 +45,5 @@ def run(name, url, path, headers, connections=16, seconds=10, pid=None):
             "errors=%d" % (name + " (wrk)", rate, p50 * 1000, p99 * 1000,
                            total, errors))
     if cpu is not None and total:
-        line += "  server CPU %.1f ms/req" % (1000 * cpu / total)
+        line += "  server CPU %.3f ms/req" % (1000 * cpu / total)
     return line, rate
