@@ -1,7 +1,6 @@
 """The quick formatter writes what oslo.log's ContextFormatter writes."""
 import copy
 import logging
-import logging.handlers
 import os
 import sys
 import time
@@ -14,7 +13,6 @@ from oslo_log import log as oslo_logging
 
 from glance import context as glance_context
 from glance.common import log_format
-from glance.common import logging_setup
 
 # 2026-11-01 05:30:00 UTC: 01:30 EDT; an hour later 01:30 EST again
 FALL_BACK = 1793511000.25
@@ -166,32 +164,6 @@ def test_isotime_across_the_hour_repeated_when_clocks_go_back(
              for step in (-3600, 0, 0.5, 3600, 3600.5, 7200)]
     assert lines[1][:19] == lines[3][:19] == "2026-11-01T01:30:00"
     assert lines[1].endswith("-04:00") and lines[3].endswith("-05:00")
-
-
-def test_setup_installs_the_quick_paths_on_oslo_log_handlers(
-        conf, tmp_path):
-    conf.set_override("log_file", str(tmp_path / "glance.log"))
-    conf.set_override("use_stderr", True)
-    root = logging.getLogger()
-    saved = list(root.handlers), root.level, logging.logThreads
-    try:
-        logging_setup.setup(conf)
-        kinds = [(type(h), type(h.formatter)) for h in root.handlers]
-        assert kinds == [
-            (logging.handlers.WatchedFileHandler,
-             log_format.QuickContextFormatter),
-            (logging.StreamHandler, log_format.QuickContextFormatter)]
-        conf.set_override("use_json", True)
-        logging_setup.setup(conf)
-        assert type(root.handlers[0].formatter) is formatters.JSONFormatter
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-            handler.close()
-        for handler in saved[0]:
-            root.addHandler(handler)
-        root.setLevel(saved[1])
-        logging.logThreads = saved[2]
 
 
 @pytest.mark.parametrize("datefmt", [None, "%Y-%m-%d %H:%M:%S", "%s %j"])

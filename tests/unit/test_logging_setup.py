@@ -1,11 +1,14 @@
 """Thread lookups per log record only where the output may show them."""
 import logging as std_logging
+import logging.handlers
 import os
 
 import pytest
 from oslo_config import cfg
+from oslo_log import formatters
 from oslo_log import log as logging
 
+from glance.common import log_format
 from glance.common import logging_setup
 
 
@@ -60,3 +63,16 @@ def test_setup_leaves_thread_lookups_off_then_on_as_formats_need(
     line = _logged(conf, tmp_path, "%(threadName)s %(message)s")
     assert std_logging.logThreads is True
     assert line == "MainThread hello"
+
+
+def test_oslo_log_handlers_get_the_quick_formatter_but_json_does_not(conf):
+    conf.set_override("use_stderr", True)
+    logging_setup.setup(conf)
+    root = std_logging.getLogger()
+    assert [(type(h), type(h.formatter)) for h in root.handlers] == [
+        (std_logging.handlers.WatchedFileHandler,
+         log_format.QuickContextFormatter),
+        (std_logging.StreamHandler, log_format.QuickContextFormatter)]
+    conf.set_override("use_json", True)
+    logging_setup.setup(conf)
+    assert type(root.handlers[0].formatter) is formatters.JSONFormatter
