@@ -12,6 +12,9 @@ each connection is served with (through ``eventlet.wsgi.Server``):
   are received into the caller's reused buffer.
 * :class:`ResponseMeter`: the status and the body bytes actually sent,
   for the access log line the protocol writes after each response.
+* :func:`http_date`: eventlet.wsgi's ``Date`` header, made once a second
+  rather than per response (installed by
+  :func:`glance.common.eventlet_setup.apply_wsgi_globals`).
 
 Request framing is checked before a request reaches the application
 (:func:`check_framing`, RFC 9112): a head whose message length two
@@ -59,6 +62,22 @@ _LINGER_SECONDS = 2.0     # a refused client's unread bytes are drained
 _LINGER_BYTES = 1 << 20   # for this long, up to this much, then closed
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _DIGITS = re.compile(rb"[0-9]+")
+
+
+_EVENTLET_HTTP_DATE = eventlet.wsgi.format_date_time
+_http_date = (None, "")   # (second, its Date header text)
+
+
+def http_date(timestamp):
+    """eventlet.wsgi's ``Date`` header text (``format_date_time``, which
+    it calls for every response), made once a second."""
+    global _http_date
+    second = int(timestamp)
+    cached, text = _http_date
+    if cached != second:
+        text = _EVENTLET_HTTP_DATE(second)
+        _http_date = (second, text)
+    return text
 
 
 class HttpProtocol(eventlet.wsgi.HttpProtocol):
@@ -612,6 +631,7 @@ def check_internals():
         (eventlet.wsgi, "STATE_IDLE"),
         (eventlet.wsgi, "MAX_HEADER_LINE"),
         (eventlet.wsgi, "Input"),
+        (eventlet.wsgi, "format_date_time"),
         (eventlet.greenio, "shutdown_safe"),
     ]
     missing = ["%s.%s" % (getattr(owner, "__name__", owner), name)

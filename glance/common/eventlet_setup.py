@@ -51,9 +51,11 @@ def post_fork():
 
 
 def apply_wsgi_globals(max_header_line):
-    """eventlet.wsgi's module globals: the longest header line, and our
-    request body (``readinto``, chunked input)."""
+    """eventlet.wsgi's module globals: the longest header line, our
+    request body (``readinto``, chunked input) and the ``Date`` header
+    made once a second."""
     import eventlet.wsgi
-    from glance.common.connections import RequestBody
+    from glance.common.connections import RequestBody, http_date
     eventlet.wsgi.MAX_HEADER_LINE = max_header_line
     eventlet.wsgi.Input = RequestBody
+    eventlet.wsgi.format_date_time = http_date

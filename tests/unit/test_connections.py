@@ -271,3 +271,10 @@ def test_access_date_is_http_servers(monkeypatch, now):
     proto = object.__new__(connections.make_protocol())
     expected = http.server.BaseHTTPRequestHandler.log_date_time_string(proto)
     assert proto.log_date_time_string() == expected
+
+
+def test_date_header_is_eventlets():
+    original = connections._EVENTLET_HTTP_DATE
+    for now in (1793511000.25, 1793511000.75, 1793511001.0, 1700000000.5,
+                1700000059.999, 1700000060.0):
+        assert connections.http_date(now) == original(now)

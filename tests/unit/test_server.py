@@ -498,9 +498,11 @@ def test_configure_applies_limits(sockets, conf):
     conf(max_header_line=1234, client_socket_timeout=0)
     stores = mock.Mock()
     srv = server.BaseServer(initialize_glance_store=stores)
-    with mock.patch.object(eventlet.wsgi, "MAX_HEADER_LINE", 8192):
+    with mock.patch.object(eventlet.wsgi, "MAX_HEADER_LINE", 8192), \
+            mock.patch.object(eventlet.wsgi, "format_date_time", None):
         srv.configure()
         assert eventlet.wsgi.MAX_HEADER_LINE == 1234
+        assert eventlet.wsgi.format_date_time is connections.http_date
     stores.assert_called_once_with()
     assert srv.client_socket_timeout is None and srv.ssl_context is None
     conf(client_socket_timeout=30)
