@@ -2,6 +2,7 @@
 actually sent, whether they went by sendfile (a download from the file
 store, a cache hit), chunk by chunk (a teed first download) or were cut
 short by a client hanging up."""
+import datetime
 import os
 import re
 import socket
@@ -169,3 +170,24 @@ def test_access_lines_show_the_thread_only_when_a_format_names_it(
     assert "thread=" not in srv.log_text()
     assert re.search(r'\d+ INFO eventlet\.wsgi\.server \[\S+ req-[0-9a-f-]+ '
                      r'.*"GET /v2/images\?limit=1 ', srv.log_text())
+
+
+def test_access_line_in_oslo_logs_default_format(srv):
+    client = api(srv)
+    path = "/v2/images?limit=2"
+    assert client.get(path).status_code == 200
+    logged(srv, "GET", path)
+    line = re.compile(
+        r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.\d{3} \d+ INFO "
+        r"eventlet\.wsgi\.server \[None req-[0-9a-f-]{36} u-%s %s( -)+\] "
+        r"127\.0\.0\.1 - - \[(\d\d/\w{3}/\d{4} \d\d:\d\d:\d\d)\] "
+        r'"GET %s HTTP/1\.1" 200 \d+ \d+\.\d{6}$'
+        % (client.project, client.project, re.escape(path)), re.M)
+    [(record_time, _dashes, access_time)] = line.findall(srv.log_text())
+    record_time = datetime.datetime.strptime(record_time,
+                                             "%Y-%m-%d %H:%M:%S")
+    access_time = datetime.datetime.strptime(access_time,
+                                             "%d/%b/%Y %H:%M:%S")
+    # the access date, made once a second, is the record's own second
+    # (or the one before, when the record was made just after it)
+    assert 0 <= (record_time - access_time).total_seconds() <= 1
