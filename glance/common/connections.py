@@ -12,7 +12,7 @@ each connection is served with (through ``eventlet.wsgi.Server``):
   are received into the caller's reused buffer.
 * :class:`ResponseMeter`: the status and the body bytes actually sent,
   for the access log line the protocol writes after each response.
-* :func:`http_date`: eventlet.wsgi's ``Date`` header, made once a second
+* :data:`http_date`: eventlet.wsgi's ``Date`` header, made once a second
   rather than per response (installed by
   :func:`glance.common.eventlet_setup.apply_wsgi_globals`).
 
@@ -37,6 +37,7 @@ This module is the one place that relies on eventlet.wsgi's private
 parts; :func:`check_internals` (run by the unit tests) names any an
 eventlet upgrade removed.
 """
+import http.server
 import re
 import socket
 import time
@@ -64,20 +65,36 @@ _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _DIGITS = re.compile(rb"[0-9]+")
 
 
+class PerSecond:
+    """A text that depends only on a timestamp's whole second
+    (``make(second)``), made once a second: the dates of every response's
+    ``Date`` header and access line."""
+
+    def __init__(self, make):
+        self.make = make
+        self._last = (None, "")   # (second, its text), swapped whole
+
+    def __call__(self, timestamp):
+        second = int(timestamp)
+        cached, text = self._last
+        if cached != second:
+            text = self.make(second)
+            self._last = (second, text)
+        return text
+
+
+def _access_date(second):
+    """``http.server``'s ``log_date_time_string`` for ``second``."""
+    year, month, day, hh, mm, ss = time.localtime(second)[:6]
+    return "%02d/%3s/%04d %02d:%02d:%02d" % (
+        day, http.server.BaseHTTPRequestHandler.monthname[month], year,
+        hh, mm, ss)
+
+
 _EVENTLET_HTTP_DATE = eventlet.wsgi.format_date_time
-_http_date = (None, "")   # (second, its Date header text)
-
-
-def http_date(timestamp):
-    """eventlet.wsgi's ``Date`` header text (``format_date_time``, which
-    it calls for every response), made once a second."""
-    global _http_date
-    second = int(timestamp)
-    cached, text = _http_date
-    if cached != second:
-        text = _EVENTLET_HTTP_DATE(second)
-        _http_date = (second, text)
-    return text
+# eventlet.wsgi's Date header (format_date_time, called per response)
+http_date = PerSecond(_EVENTLET_HTTP_DATE)
+access_date = PerSecond(_access_date)
 
 
 class HttpProtocol(eventlet.wsgi.HttpProtocol):
@@ -290,18 +307,9 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
             self.log_access(meter.status_code, meter.sent,
                             time.time() - started)
 
-    _date_time = (None, "")   # (second, its text in the access log)
-
     def log_date_time_string(self):
         """``http.server``'s date of the access log, made once a second."""
-        second = int(time.time())
-        cached, text = HttpProtocol._date_time
-        if cached != second:
-            year, month, day, hh, mm, ss = time.localtime(second)[:6]
-            text = "%02d/%3s/%04d %02d:%02d:%02d" % (
-                day, self.monthname[month], year, hh, mm, ss)
-            HttpProtocol._date_time = (second, text)
-        return text
+        return access_date(time.time())
 
     def log_access(self, status, sent, seconds):
         """One access log line in eventlet's format; ``sent`` is the
