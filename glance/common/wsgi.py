@@ -8,6 +8,7 @@ here, so that the WSGI application does not import eventlet.
 import datetime
 import errno
 import json
+import re
 import uuid
 
 import orjson
@@ -273,7 +274,10 @@ class JSONRequestDeserializer:
         try:
             if isinstance(datastring, bytes):
                 datastring = datastring.decode("utf-8")
-            return json.loads(datastring, object_hook=self._sanitizer)
+            data = json.loads(datastring, object_hook=self._sanitizer)
+            if _SURROGATE_ESCAPE.search(datastring):
+                _refuse_lone_surrogates(data)
+            return data
         except RecursionError as e:
             raise webob.exc.HTTPBadRequest(
                 explanation=_("JSON body is nested too deeply.")) from e
@@ -286,6 +290,20 @@ class JSONRequestDeserializer:
         if self.is_valid_method(request) and self.has_body(request):
             return {"body": self.from_json(read_body(request))}
         return {}
+
+
+# JSON's \uD800-\uDFFF escapes: a pair of them is one character, a lone
+# one is no character at all (no database or UTF-8 encoder takes it)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _refuse_lone_surrogates(data):
+    """ValueError if a string of ``data`` holds a lone surrogate."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a \\u escape of a lone surrogate (D800-DFFF) "
+                         "is not a character") from None
 
 
 def read_body(request, limit=None):

@@ -161,6 +161,25 @@ def test_malformed_json_is_400(body):
     assert "Traceback" not in resp.text
 
 
+@pytest.mark.parametrize("value", ["\\ud800", "x\\uDFFFy",
+                                   "\\ude00\\ud83d"])
+def test_a_lone_surrogate_is_400(value):
+    resp = call("/items", "POST", '{"name": "%s"}' % value,
+                {"Content-Type": "application/json"})
+    assert resp.status_int == 400
+    assert "lone surrogate" in resp.text
+
+
+@pytest.mark.parametrize("value,decoded", [
+    ("\\ud83d\\ude00", "\U0001f600"),    # a pair: one character
+    ("\\\\ud800", "\\ud800"),          # an escaped backslash, then text
+])
+def test_surrogate_pairs_and_lookalikes_pass(value, decoded):
+    resp = call("/items", "POST", '{"name": "%s"}' % value,
+                {"Content-Type": "application/json"})
+    assert resp.json == {"action": "create", "body": {"name": decoded}}
+
+
 def test_body_of_a_get_is_ignored():
     resp = call("/items/1", "GET", "{not json")
     assert resp.status_int == 200
