@@ -188,16 +188,17 @@ class Client:
 
 
 def time_http(client, base, who, query, repeat):
-    """Median ms of ``repeat`` GETs (after one warm-up) and the ids of
-    the page."""
+    """Median ms of ``repeat`` GETs (after ``scale.WARMUP`` of them) and
+    the ids of the page."""
     project, roles = IDENTITY[who]
     headers = {"X-Identity-Status": "Confirmed", "X-Project-Id": project,
                "X-User-Id": "u-" + project, "X-Roles": roles}
     path = "/v2/images?" + query
-    status, body = client.get(base, path, headers)
-    if status != 200:
-        raise RuntimeError("GET %s%s: %d %s" % (base, path, status,
-                                               body[:300]))
+    for _ in range(scale.WARMUP):
+        status, body = client.get(base, path, headers)
+        if status != 200:
+            raise RuntimeError("GET %s%s: %d %s" % (base, path, status,
+                                                   body[:300]))
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()

@@ -12,6 +12,7 @@ the children of all of them.
 import json
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from glance.common import exception
 from glance.db import direct_read
@@ -98,11 +99,21 @@ _CHILDREN_OF = _children(
 # expanding IN list would make Core compile the statement per execution
 MAX_DIRECT_CHILDREN = 1024
 _DIRECT_CHILDREN = {}
+# PostgreSQL: one statement for any number of ids, an array parameter.
+# Prepared with an IN list of up to 1,024 parameters, a statement kept
+# PostgreSQL's custom plans, planned again at every execution (half of a
+# 1,000-image page's read at 100k images); one array is planned once.
+_ARRAY_CHILDREN = direct_read.DirectRead(_children(
+    lambda column: column == sa.any_(sa.bindparam(
+        "ids", type_=postgresql.ARRAY(sa.String)))))
 
 
-def direct_children_read(count):
-    """(the DirectRead of the children of ``count`` images, the number of
-    ids it takes: see :func:`direct_children_values`)."""
+def direct_children_read(count, dialect):
+    """(the DirectRead of the children of ``count`` images on ``dialect``,
+    the number of ids it takes or None for an array of them: see
+    :func:`direct_children_values`)."""
+    if dialect.name == "postgresql":
+        return _ARRAY_CHILDREN, None
     size = 1
     while size < count:
         size *= 2
@@ -116,6 +127,8 @@ def direct_children_read(count):
 
 def direct_children_values(image_ids, size):
     """The values of a children read of ``size`` ids for ``image_ids``."""
+    if size is None:
+        return {"ids": list(image_ids)}
     last = len(image_ids) - 1
     return {"id%d" % i: image_ids[min(i, last)] for i in range(size)}
 

@@ -243,7 +243,8 @@ class _DirectSource:
         ids = [row[0] for row in rows]
         if not ids:
             return []
-        children, size = common.direct_children_read(len(ids))
+        children, size = common.direct_children_read(
+            len(ids), self.reader.dialect)
         child_rows = self.reader.all(
             children, common.direct_children_values(ids, size))
         found = common.children_from_rows(ids, child_rows)

@@ -357,8 +357,12 @@ def test_children_read_of_any_count(db, count):
                                   "tags": ["t%d" % i, "x"]})
         api.image_location_add(image["id"], "file:///%d" % i)
         ids.append(image["id"])
-    read, size = common.direct_children_read(count)
-    assert size >= count and size & (size - 1) == 0
+    read, size = common.direct_children_read(
+        count, db_session.get_engine().dialect)
+    if db_session.get_engine().dialect.name == "postgresql":
+        assert size is None    # one array parameter
+    else:
+        assert size >= count and size & (size - 1) == 0
     rows = read.all(common.direct_children_values(ids, size))
     with db_session.connection(write=False) as conn:
         expected = common.load_children(conn, ids)

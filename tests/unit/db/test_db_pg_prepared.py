@@ -246,3 +246,20 @@ def test_an_oldest_statement_gone_when_dropped_turns_preparing_off(
     assert [tuple(r) for r in reads[2].all({"x": 1})] == [(3,)]
     assert not pg_prepared.wanted(pg.dialect)
     assert _prepared(pg) == {}
+
+
+def test_the_children_of_a_page_of_any_size_are_one_statement(pg):
+    ids = _images(9)
+    counts = (1, 2, 3, 5, 8, 9)
+    pages = [api.image_get_all(is_admin=True, limit=n, sort_key=["name"])
+             for n in counts]
+    assert [len(page) for page in pages] == list(counts)
+    assert all(image["tags"] and image["properties"]["os_distro"]
+               for page in pages for image in page)
+    children = _session(
+        pg, "SELECT generic_plans + custom_plans FROM "
+            "pg_prepared_statements WHERE statement LIKE '%AS kind%'")
+    # one array parameter: one statement planned for every page size
+    # (an IN list made one per power of two of ids)
+    assert children == [(len(counts),)]
+    assert set(ids) >= {image["id"] for image in pages[-1]}
