@@ -103,9 +103,21 @@ _DIRECT_CHILDREN = {}
 # Prepared with an IN list of up to 1,024 parameters, a statement kept
 # PostgreSQL's custom plans, planned again at every execution (half of a
 # 1,000-image page's read at 100k images); one array is planned once.
+class _IdArray(sa.types.TypeDecorator):
+    """``VARCHAR[]`` bound as it comes: psycopg2 sends a list of str as an
+    array itself, and a type without a bind processor lets the read skip
+    Core's per-call parameter processing."""
+
+    impl = postgresql.ARRAY(sa.String)
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        return None
+
+
 _ARRAY_CHILDREN = direct_read.DirectRead(_children(
-    lambda column: column == sa.any_(sa.bindparam(
-        "ids", type_=postgresql.ARRAY(sa.String)))))
+    lambda column: column == sa.any_(sa.bindparam("ids",
+                                                  type_=_IdArray()))))
 
 
 def direct_children_read(count, dialect):

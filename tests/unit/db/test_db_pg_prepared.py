@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from glance.db import api
+from glance.db import common
 from glance.db import direct_read
 from glance.db import migration
 from glance.db import models
@@ -262,4 +263,7 @@ def test_the_children_of_a_page_of_any_size_are_one_statement(pg):
     # one array parameter: one statement planned for every page size
     # (an IN list made one per power of two of ids)
     assert children == [(len(counts),)]
+    # the list of ids goes to psycopg2 as it is, no Core processing
+    read, _ = common.direct_children_read(9, pg.dialect)
+    assert read.plan(pg.dialect).plain
     assert set(ids) >= {image["id"] for image in pages[-1]}
