@@ -195,7 +195,9 @@ def _add_child(children, kind, child_id, name, value, tag, meta, status):
     elif kind == 1:
         children[1].append(tag)
     elif kind == 2:
-        if isinstance(meta, str):  # the column's JSON text (_children)
+        if meta == "{}":   # what nearly every location holds: no decoder
+            meta = {}
+        elif isinstance(meta, str):  # the column's JSON text (_children)
             meta = json.loads(meta)
         children[2].append({"id": child_id, "url": value,
                             "metadata": meta or {}, "status": status})

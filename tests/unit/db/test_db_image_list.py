@@ -520,3 +520,21 @@ def test_listed_tags_and_locations_keep_their_insertion_order(db):
         assert got["tags"] == tags[n:] + tags[:n]
         assert [loc["url"] for loc in got["locations"]] == [
             url + str(n) for url in urls[n:] + urls[:n]]
+
+
+def test_listed_location_metadata_empty_or_not(db):
+    image = api.image_create({"name": "m", "owner": "p1"})
+    metadata = [None, {}, {"store": "fast", "n": [1, {"k": "v"}]}]
+    for n, meta in enumerate(metadata):
+        api.image_location_add(image["id"], "file:///%d" % n,
+                               metadata=meta)
+    for page in (api.image_get_all(project_id="p1"),
+                 api.image_get_all(project_id="p1", limit=5)):
+        locations = page[0]["locations"]
+        assert [loc["metadata"] for loc in locations] == [
+            {}, {}, metadata[2]]
+        # each location's metadata is its own dict
+        locations[0]["metadata"]["x"] = 1
+        assert locations[1]["metadata"] == {}
+        assert page[0] == dict(api.image_get(image["id"]),
+                               locations=locations)
