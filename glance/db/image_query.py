@@ -202,7 +202,22 @@ class _Listing:
                                      else member_ranges)]
         hint = _mysql_seek_hint(keys[0]) if mysql and marker else None
         return _page_query(parts, conditions, (keys, dirs, high),
-                           self.limit, hint)
+                           _limit(self.limit, marker), hint)
+
+
+def _limit(limit, marker):
+    """A first page's LIMIT as SQL text, past a marker a bind parameter.
+
+    PostgreSQL costs a generic plan of ``LIMIT $1`` as if it read a tenth
+    of the table, so it planned a prepared first page at every execution
+    (custom plans); with the number in the text, it keeps one generic
+    plan for most (a kept first page is one limit's anyway). Past a
+    marker, the custom plans that see the marker's values stay better
+    than a generic one, so there the bind parameter keeps them.
+    """
+    if limit is None or marker is not None:
+        return limit
+    return sa.literal_column(str(int(limit)), sa.Integer)
 
 
 def _marker_name(key):

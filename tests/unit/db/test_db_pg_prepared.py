@@ -267,3 +267,25 @@ def test_the_children_of_a_page_of_any_size_are_one_statement(pg):
     read, _ = common.direct_children_read(9, pg.dialect)
     assert read.plan(pg.dialect).plain
     assert set(ids) >= {image["id"] for image in pages[-1]}
+
+
+def _statements(engine):
+    return {statement: (generic, custom) for statement, generic, custom
+            in _session(engine, "SELECT statement, generic_plans, "
+                                "custom_plans FROM pg_prepared_statements "
+                                "WHERE statement NOT LIKE '%AS kind%'")}
+
+
+def test_a_first_page_has_its_limit_in_its_text_a_later_page_binds_it(pg):
+    _images(12)
+    kwargs = dict(project_id="p1", is_admin=True, limit=5)
+    for _ in range(8):
+        first = api.image_get_all(**kwargs)
+    [(text, (generic, custom))] = _statements(pg).items()
+    assert text.rstrip().endswith("LIMIT 5") and "LIMIT $" not in text
+    # PostgreSQL keeps a generic plan of it after its five custom ones,
+    # rather than planning each execution
+    assert (generic, custom) == (3, 5)
+    api.image_get_all(marker=first[-1]["id"], **kwargs)
+    later = [text for text in _statements(pg) if "created_at <=" in text]
+    assert len(later) == 1 and "LIMIT $" in later[0]
