@@ -17,7 +17,8 @@ of their UNION ALL. A part is:
 - one branch of who sees what: a project's own images, the public (or
   community) images of others, the shared images of others it is a member
   of (found through ``image_members``), instead of one OR an index cannot
-  follow;
+  follow (but for a filter on one owner, whose images are one range of the
+  owner index whatever the branch: there who sees what is a filter);
 - one range of the first sort key: its NULLs and its values apart (so a
   plain index order is also ours, where NULL sorts below every value),
   and past a marker, a bound the index seeks to (``created_at <= x``)
@@ -129,6 +130,13 @@ class _Listing:
         """(viewer branches, filter conditions); raises on bad input."""
         if self._conditions is None:
             branches = _viewer_branches(*self.viewer)
+            if len(branches) > 1 and isinstance(self.filters.get("owner"),
+                                                str):
+                # one owner's images are one range of the owner index
+                # whichever branch they fall in: a single part, who sees
+                # what a filter on it, spares the database a union to
+                # plan and run (MariaDB: 1 ms of a 1.7 ms read at 100k)
+                branches = ((viewer_clause(*self.viewer), common.IMAGE),)
             conditions = [common.live(Image)]
             conditions.extend(image_filters.filter_clauses(
                 self.filters, probe_per_row=self.dialect in MYSQL))

@@ -40,12 +40,14 @@ def world(db):
                 n += 1
 
 
-def expected(visibility, project_id, is_admin, member_status, keys, dirs):
+def expected(visibility, project_id, is_admin, member_status, keys, dirs,
+             owner=None):
     """The listing by one plain query and a Python sort."""
     image = common.IMAGE.c
     with db_session.connection(write=False) as conn:
         rows = conn.execute(sa.select(common.IMAGE).where(
             common.live(image), image.os_hidden == sa.false(),
+            sa.true() if owner is None else image.owner == owner,
             image_query.viewer_clause(visibility, project_id, is_admin,
                                       member_status))).all()
     images = [dict(row._mapping) for row in rows]
@@ -81,14 +83,36 @@ ORDERS = [(["created_at"], ["desc"]), (["name"], ["desc"]),
                          VIEWERS)
 def test_pages_match_one_plain_query(world, visibility, project_id,
                                      is_admin, member_status):
+    _check_pages(visibility, project_id, is_admin, member_status, None)
+
+
+@pytest.mark.parametrize("owner", ["p1", "p2"])
+@pytest.mark.parametrize("visibility, project_id, is_admin, member_status",
+                         [v for v in VIEWERS if not v[2] and v[1]])
+def test_a_filter_on_one_owner_is_one_part(world, visibility, project_id,
+                                           is_admin, member_status, owner):
+    viewer = (visibility, project_id, is_admin, member_status)
+    listing = image_query._Listing(viewer, {"owner": owner},
+                                   ["created_at", "id"], ["desc", "desc"],
+                                   5, db_session.get_engine().dialect.name)
+    sql = str(listing._statement(None).compile(
+        dialect=db_session.get_engine().dialect))
+    assert "UNION" not in sql.upper()
+    _check_pages(visibility, project_id, is_admin, member_status, owner)
+
+
+def _check_pages(visibility, project_id, is_admin, member_status, owner):
+    """Every order's listing, whole and page by page, is ``expected``."""
+    filters = {} if visibility is None else {"visibility": visibility}
+    if owner is not None:
+        filters["owner"] = owner
     for keys, dirs in ORDERS:
         want = expected(visibility, project_id, is_admin, member_status,
-                        keys, dirs)
+                        keys, dirs, owner)
         listing = functools.partial(
             api.image_get_all, sort_key=keys, sort_dir=dirs,
             project_id=project_id, is_admin=is_admin,
-            member_status=member_status,
-            filters={} if visibility is None else {"visibility": visibility})
+            member_status=member_status, filters=dict(filters))
         assert [i["id"] for i in listing()] == want, keys
         for limit in (1, 2, 5):
             got, marker = [], None
