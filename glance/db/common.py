@@ -99,10 +99,8 @@ _CHILDREN_OF = _children(
 # expanding IN list would make Core compile the statement per execution
 MAX_DIRECT_CHILDREN = 1024
 _DIRECT_CHILDREN = {}
-# PostgreSQL: one statement for any number of ids, an array parameter.
-# Prepared with an IN list of up to 1,024 parameters, a statement kept
-# PostgreSQL's custom plans, planned again at every execution (half of a
-# 1,000-image page's read at 100k images); one array is planned once.
+
+
 class _IdArray(sa.types.TypeDecorator):
     """``VARCHAR[]`` bound as it comes: psycopg2 sends a list of str as an
     array itself, and a type without a bind processor lets the read skip
@@ -115,6 +113,10 @@ class _IdArray(sa.types.TypeDecorator):
         return None
 
 
+# PostgreSQL: one statement for any number of ids, an array parameter.
+# Prepared with an IN list of up to 1,024 parameters, a statement kept
+# PostgreSQL's custom plans, planned again at every execution (half of a
+# 1,000-image page's read at 100k images); one array is planned once.
 _ARRAY_CHILDREN = direct_read.DirectRead(_children(
     lambda column: column == sa.any_(sa.bindparam("ids",
                                                   type_=_IdArray()))))

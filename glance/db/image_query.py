@@ -135,7 +135,9 @@ class _Listing:
                 # one owner's images are one range of the owner index
                 # whichever branch they fall in: a single part, who sees
                 # what a filter on it, spares the database a union to
-                # plan and run (MariaDB: 1 ms of a 1.7 ms read at 100k)
+                # plan and run (a plain project's owner=p3 at 100k over
+                # HTTP: 1.90 -> 1.73 ms on PostgreSQL, 3.17 -> 2.93 ms on
+                # MariaDB)
                 branches = ((viewer_clause(*self.viewer), common.IMAGE),)
             conditions = [common.live(Image)]
             conditions.extend(image_filters.filter_clauses(
