@@ -2,8 +2,10 @@
 response meter behind the access log, and the server's WSGI entry point
 that feeds it. The real daemon is exercised by
 tests/functional/test_http_framing.py and test_access_log.py."""
+import socket
 from unittest import mock
 
+import eventlet.greenio
 import eventlet.wsgi
 import pytest
 
@@ -278,3 +280,22 @@ def test_date_header_is_eventlets():
     for now in (1793511000.25, 1793511000.75, 1793511001.0, 1700000000.5,
                 1700000059.999, 1700000060.0):
         assert connections.http_date(now) == original(now)
+
+
+def test_a_connection_answers_its_local_address_from_memory():
+    # what a worker's connections are: green sockets
+    sock = eventlet.greenio.GreenSocket(socket.socket())
+    sock.bind(("127.0.0.1", 0))
+    address = sock.getsockname()
+    connections.remember_local_address(sock)
+    sock.close()
+    # asked once, before the close: a closed socket would raise
+    assert sock.getsockname() == address
+    # a socket whose class takes no attribute is left to ask
+    plain = socket.socket()
+    plain.bind(("127.0.0.1", 0))
+    connections.remember_local_address(plain)
+    assert plain.getsockname() == plain.getsockname()
+    plain.close()
+    with pytest.raises(OSError):
+        plain.getsockname()
