@@ -77,6 +77,10 @@ class _Plan:
         # from the first cursor's description
         self.steps = None
         self.prepared = None    # its pg_prepared.Statement, once used
+        # the same, its values written in it, for calls without values,
+        # and whether these use it (None: not known yet; pg_prepared)
+        self.prepared_constant = None
+        self.constant = None
 
     @classmethod
     def of(cls, statement, dialect):
@@ -176,7 +180,7 @@ class _Reader:
         try:
             if self.prepare:
                 pg_prepared.execute(self.fairy, cursor, plan, parameters,
-                                    error)
+                                    error, constant=not values)
             else:
                 cursor.execute(plan.sql, parameters)
             if plan.steps is None:
