@@ -127,7 +127,8 @@ class _Listing:
         self._kept = {}     # shape: the kept page, looked up once
 
     def conditions(self):
-        """(viewer branches, filter conditions); raises on bad input."""
+        """(viewer branches, filter conditions, property joins: see
+        ``image_filters.property_joins``); raises on bad input."""
         if self._conditions is None:
             branches = _viewer_branches(*self.viewer)
             if len(branches) > 1 and isinstance(self.filters.get("owner"),
@@ -139,10 +140,13 @@ class _Listing:
                 # HTTP: 1.90 -> 1.73 ms on PostgreSQL, 3.17 -> 2.93 ms on
                 # MariaDB)
                 branches = ((viewer_clause(*self.viewer), common.IMAGE),)
+            mysql = self.dialect in MYSQL
             conditions = [common.live(Image)]
             conditions.extend(image_filters.filter_clauses(
-                self.filters, probe_per_row=self.dialect in MYSQL))
-            self._conditions = (branches, conditions)
+                self.filters, probe_per_row=mysql, joined_properties=mysql))
+            joins = image_filters.property_joins(self.filters) if mysql \
+                else []
+            self._conditions = (branches, conditions, joins)
         return self._conditions
 
     def core_only(self, dialect):
@@ -188,7 +192,7 @@ class _Listing:
         return page
 
     def _statement(self, shape):
-        branches, conditions = self.conditions()
+        branches, conditions, joins = self.conditions()
         keys, dirs = self.keys, self.dirs
         mysql, high = self.dialect in MYSQL, common.nulls_high(self.dialect)
         marker = None
@@ -206,13 +210,20 @@ class _Listing:
         member_ranges = ranges if marker is None or self.dialect != \
             "sqlite" else _first_key_ranges(keys[0], dirs[0], marker, high,
                                             seek=False)
-        parts = [(sa.and_(branch, bound), null and mysql, source)
+        parts = [(sa.and_(branch, bound), null and mysql,
+                  _joined(source, joins))
                  for branch, source in branches
                  for bound, null in (ranges if source is common.IMAGE
                                      else member_ranges)]
         hint = _mysql_seek_hint(keys[0]) if mysql and marker else None
         return _page_query(parts, conditions, (keys, dirs, high),
                            _limit(self.limit, marker), hint)
+
+
+def _joined(source, joins):
+    for table, on in joins:
+        source = source.join(table, on)
+    return source
 
 
 def _limit(limit, marker):

@@ -30,6 +30,7 @@ from sqlalchemy import pool as sa_pool
 from glance.common import config
 from glance.common import exception
 from glance.common import process
+from glance.db import mysql_decoders
 from glance.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ def _create_engine(url):
     try:
         engine = sa.create_engine(
             url,
+            connect_args=mysql_decoders.connect_args(url),
             pool_size=opts.max_pool_size,
             max_overflow=opts.max_overflow,
             pool_timeout=opts.pool_timeout,

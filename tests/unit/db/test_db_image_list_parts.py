@@ -27,7 +27,10 @@ def world(db):
     for owner in ("p1", "p2", "p3"):
         for visibility in visibilities:
             for k in range(3):
+                properties = {} if n % 5 == 4 else {
+                    "os_distro": "d%d" % (n % 3), "arch": "a%d" % (n % 2)}
                 image = api.image_create({
+                    "properties": properties,
                     "name": names[n % len(names)],
                     "size": None if n % 4 == 0 else n % 5,
                     "owner": owner, "visibility": visibility,
@@ -41,15 +44,21 @@ def world(db):
 
 
 def expected(visibility, project_id, is_admin, member_status, keys, dirs,
-             owner=None):
-    """The listing by one plain query and a Python sort."""
+             owner=None, properties=()):
+    """The listing by one plain query and a Python sort; ``properties``:
+    (name, values) the image has a live property of."""
     image = common.IMAGE.c
+    props = common.PROPERTY.c
     with db_session.connection(write=False) as conn:
         rows = conn.execute(sa.select(common.IMAGE).where(
             common.live(image), image.os_hidden == sa.false(),
             sa.true() if owner is None else image.owner == owner,
             image_query.viewer_clause(visibility, project_id, is_admin,
-                                      member_status))).all()
+                                      member_status),
+            *(sa.select(props.id).where(
+                props.image_id == image.id, props.name == name,
+                props.value.in_(values), common.live(props)).exists()
+              for name, values in properties))).all()
     images = [dict(row._mapping) for row in rows]
     keys, dirs = list(keys), list(dirs)
     for extra in ("created_at", "id"):
@@ -101,14 +110,41 @@ def test_a_filter_on_one_owner_is_one_part(world, visibility, project_id,
     _check_pages(visibility, project_id, is_admin, member_status, owner)
 
 
-def _check_pages(visibility, project_id, is_admin, member_status, owner):
+@pytest.mark.parametrize("properties", [
+    {"os_distro": "d1"}, {"os_distro": ["d0", "d2"], "arch": "a1"}])
+@pytest.mark.parametrize("visibility, project_id, is_admin, member_status",
+                         VIEWERS[::2])
+def test_property_filters_match_one_plain_query(
+        world, visibility, project_id, is_admin, member_status, properties):
+    # a soft-deleted property matches nothing
+    [image] = api.image_get_all(is_admin=True, limit=1,
+                                filters={"os_distro": "d1"})
+    api.image_update(image["id"], {"properties": {}}, purge_props=True)
+    viewer = (visibility, project_id, is_admin, member_status)
+    dialect = db_session.get_engine().dialect
+    listing = image_query._Listing(viewer, dict(properties),
+                                   ["created_at", "id"], ["desc", "desc"],
+                                   5, dialect.name)
+    sql = str(listing._statement(None).compile(dialect=dialect))
+    # MariaDB joins the properties rather than look each one up in a
+    # subquery of its own per image
+    assert ("JOIN image_properties" in sql) == (dialect.name == "mysql")
+    _check_pages(visibility, project_id, is_admin, member_status, None,
+                 properties)
+
+
+def _check_pages(visibility, project_id, is_admin, member_status, owner,
+                 properties=None):
     """Every order's listing, whole and page by page, is ``expected``."""
     filters = {} if visibility is None else {"visibility": visibility}
     if owner is not None:
         filters["owner"] = owner
+    filters.update(properties or {})
+    wanted = [(name, value if isinstance(value, list) else [value])
+              for name, value in (properties or {}).items()]
     for keys, dirs in ORDERS:
         want = expected(visibility, project_id, is_admin, member_status,
-                        keys, dirs, owner)
+                        keys, dirs, owner, wanted)
         listing = functools.partial(
             api.image_get_all, sort_key=keys, sort_dir=dirs,
             project_id=project_id, is_admin=is_admin,
