@@ -78,6 +78,15 @@ def server_database(backend):
         server.dispose()
 
 
+@contextlib.contextmanager
+def migrated_server_database(backend):
+    """:func:`server_database`, migrated and in use by glance.db."""
+    with server_database(backend) as url:
+        db_session.configure(url)
+        migration.db_sync()
+        yield url
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql", "mysql"])
 def db_url(request, tmp_path_factory):
     """URL of a migrated, empty database of each backend."""

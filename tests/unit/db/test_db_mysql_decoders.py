@@ -7,10 +7,9 @@ from pymysql import converters
 import sqlalchemy as sa
 
 from glance.db import api
-from glance.db import migration
 from glance.db import mysql_decoders
 from glance.db import session as db_session
-from tests.unit.db.conftest import server_database
+from tests.unit.db.conftest import migrated_server_database
 
 
 @pytest.mark.parametrize("text", [
@@ -32,9 +31,7 @@ def test_other_drivers_get_no_extra_arguments():
 
 @pytest.fixture(scope="module")
 def mysql_url():
-    with server_database("mysql") as url:
-        db_session.configure(url)
-        migration.db_sync()
+    with migrated_server_database("mysql") as url:
         yield url
 
 

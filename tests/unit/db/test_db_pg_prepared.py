@@ -11,19 +11,16 @@ from benchmarks import scale
 from glance.db import api
 from glance.db import common
 from glance.db import direct_read
-from glance.db import migration
 from glance.db import models
 from glance.db import pg_prepared
 from glance.db import session as db_session
-from tests.unit.db.conftest import server_database
+from tests.unit.db.conftest import migrated_server_database
 from tests.unit.db.conftest import empty_tables
 
 
 @pytest.fixture(scope="module")
 def pg_url():
-    with server_database("postgresql") as url:
-        db_session.configure(url)
-        migration.db_sync()
+    with migrated_server_database("postgresql") as url:
         yield url
 
 
