@@ -68,6 +68,7 @@ def bootstrap(argv=None, prog=None, thread_model="native",
     set_threadpool_model(thread_model)
     _done("threadpool")
     oslo_policy_adapter.install_check_arity_cache()
+    oslo_policy_adapter.install_literal_eval_cache()
     oslo_middleware_adapter.install_argspec_cache()
     _done("library-patches")
     if serving:
