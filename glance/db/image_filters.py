@@ -67,9 +67,14 @@ def filter_clauses(filters, probe_per_row=False, joined_properties=False):
         elif key == "tags":
             clauses.extend(_tag_clause(tag, probe_per_row)
                            for tag in as_list(value))
-        elif not joined_properties:
+        elif is_property_filter(key) and not joined_properties:
             clauses.append(_property_clause(key, value, probe_per_row))
     return clauses
+
+
+def is_property_filter(key):
+    """Whether filter ``key`` names a custom property."""
+    return key not in BASE_FILTERS
 
 
 def property_joins(filters):
@@ -84,7 +89,7 @@ def property_joins(filters):
     """
     joins = []
     for key, value in filters.items():
-        if key in BASE_FILTERS:
+        if not is_property_filter(key):
             continue
         props = common.PROPERTY.alias("filter_%d" % len(joins))
         joins.append((props, sa.and_(
