@@ -17,6 +17,11 @@ compare both, line by line and attribute by attribute. It reads the local
 time zone once, where oslo.log reads it per record: a process that
 changes ``TZ`` while running keeps its first zone.
 
+:func:`quick_info` is ``info`` of oslo.log's logger adapter for the same
+reason (the access line): the record it makes is the one ``info`` makes,
+without the adapter's copy of its keywords and without logging's walk up
+the stack to find the caller, whom it is given.
+
 Only the formatters oslo.log made from options are replaced: not those
 of an operator's logging config file, nor JSON or journal output. The
 file handler keeps its ``stat`` before every line: a rotation that moves
@@ -25,13 +30,15 @@ moved file after its compression.
 """
 import datetime
 import logging
+import sys
 import time
 
 from dateutil import tz
 from oslo_context import context as context_utils
 from oslo_log import formatters
+from oslo_log import log as oslo_logging
 
-__all__ = ["QuickContextFormatter", "install"]
+__all__ = ["QuickContextFormatter", "install", "quick_info"]
 
 # what ContextFormatter sets to '' when neither record nor context has it
 _BLANK_BY_DEFAULT = ("instance", "color", "user_identity", "resource",
@@ -151,3 +158,26 @@ def install(root=None):
         if type(handler.formatter) is formatters.ContextFormatter:
             handler.setFormatter(
                 QuickContextFormatter.replacing(handler.formatter))
+
+
+def quick_info(log, text):
+    """``log.info(text)`` from the caller's frame, for less when ``log``
+    is oslo.log's ``KeywordArgumentAdapter`` with its usual extra values:
+    those are the same for every record, so only their keys are listed
+    (what the adapter does per call), and the caller is the frame above
+    (what ``findCaller`` looks for, frame by frame). Anything else is
+    given to ``log.info``."""
+    if type(log) is not oslo_logging.KeywordArgumentAdapter or \
+            "resource" in log.extra:
+        log.info(text)
+        return
+    logger = log.logger
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    caller = sys._getframe(1)
+    extra = dict(log.extra)
+    extra["extra_keys"] = sorted(extra)
+    code = caller.f_code
+    logger.handle(logger.makeRecord(
+        logger.name, logging.INFO, code.co_filename, caller.f_lineno, text,
+        (), None, code.co_name, extra))

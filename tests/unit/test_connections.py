@@ -1,8 +1,11 @@
-"""glance.common.connections without sockets: the framing rules, the
-response meter behind the access log, and the server's WSGI entry point
-that feeds it. The real daemon is exercised by
-tests/functional/test_http_framing.py and test_access_log.py."""
+"""glance.common.connections: the framing rules, the response meter
+behind the access log, and the server's WSGI entry point that feeds it,
+without sockets; what a request served over a real connection leaves
+behind. The real daemon is exercised by tests/functional/test_http_framing.py
+and test_access_log.py."""
+import gc
 import socket
+import weakref
 from unittest import mock
 
 import eventlet.greenio
@@ -299,3 +302,55 @@ def test_a_connection_answers_its_local_address_from_memory():
     plain.close()
     with pytest.raises(OSError):
         plain.getsockname()
+
+
+# --- what a served request leaves behind ------------------------------------
+
+class _HoldsEnviron:
+    """What routes' URLGenerator is: kept in the environ, holding it."""
+
+    def __init__(self, environ):
+        self.environ = environ
+
+
+def _serve_on_one_connection(app, requests):
+    """Serve ``requests`` (raw bytes, keep-alive) with glance-api's
+    protocol on one real loopback connection; the responses' bytes."""
+    listener = eventlet.listen(("127.0.0.1", 0))
+    http = eventlet.wsgi.Server(listener, listener.getsockname(), app,
+                                protocol=connections.make_protocol(),
+                                log=mock.Mock(), keepalive=True)
+    client = eventlet.connect(listener.getsockname())
+    conn, addr = listener.accept()
+    served = eventlet.spawn(http.process_request,
+                            [addr, conn, eventlet.wsgi.STATE_IDLE])
+    client.sendall(b"".join(requests))
+    received = b""
+    while received.count(b"HTTP/1.1 200") < len(requests) or \
+            not received.endswith(b"ok"):
+        received += client.recv(65536)
+    client.close()
+    served.wait()
+    listener.close()
+    return received
+
+
+def test_a_served_request_leaves_no_reference_cycle():
+    held = []
+
+    def app(environ, start_response):
+        environ["test.holder"] = holder = _HoldsEnviron(environ)
+        held.append(weakref.ref(holder))
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    request = b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
+    gc.collect()
+    gc.disable()   # what is freed below is freed by reference counting
+    try:
+        received = _serve_on_one_connection(app, [request] * 3)
+        alive = [ref for ref in held if ref() is not None]
+    finally:
+        gc.enable()
+    assert received.count(b"HTTP/1.1 200 OK") == 3
+    assert len(held) == 3 and alive == []

@@ -176,3 +176,64 @@ def test_asctime_of_records_in_one_second_and_the_next(conf, datefmt):
                          oslo, quick)
              for step in (0.125, 0.5, 0.999, 1.0, 1.5, 61)]
     assert len(set(lines)) == (6 if datefmt is None else 3)
+
+
+# --- quick_info: the record of oslo.log's adapter's info ---------------------
+
+class Records(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+@pytest.fixture
+def captured():
+    logger = logging.getLogger("glance.tests.quick_info")
+    handler = Records()
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False   # no other test's handler formats them
+    yield logger, handler.records
+    logger.removeHandler(handler)
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True
+
+
+def log_both_ways(log, text):
+    # both calls on one line: their caller's line is the same
+    log.info(text); log_format.quick_info(log, text)  # noqa: E702
+
+
+_MOMENTS = ("created", "msecs", "relativeCreated", "thread", "threadName")
+
+
+@pytest.mark.parametrize("adapter_extra", [
+    {}, {"version": "33", "project": "glance"}])
+def test_quick_info_makes_the_record_info_makes(captured, adapter_extra):
+    logger, records = captured
+    log = oslo_logging.KeywordArgumentAdapter(logger, adapter_extra)
+    log_both_ways(log, '10.0.0.1 - - "GET /v2/images HTTP/1.1" 200 5 %s')
+    plain, quick = ({k: v for k, v in vars(r).items() if k not in _MOMENTS}
+                    for r in records)
+    assert plain == quick
+    assert quick["funcName"] == "log_both_ways"
+    assert quick["pathname"] == __file__
+    assert quick["extra_keys"] == sorted(adapter_extra)
+    assert quick["args"] == ()
+    assert records[1].getMessage().endswith("200 5 %s")
+
+
+def test_quick_info_respects_the_level_and_other_loggers(captured):
+    logger, records = captured
+    log = oslo_logging.KeywordArgumentAdapter(logger, {})
+    logger.setLevel(logging.WARNING)
+    log_format.quick_info(log, "not written")
+    assert records == []
+    logger.setLevel(logging.INFO)
+    plain = logging.LoggerAdapter(logger, {"x": 1})
+    log_format.quick_info(plain, "through its own info")
+    assert records[0].x == 1 and records[0].getMessage() == \
+        "through its own info"
