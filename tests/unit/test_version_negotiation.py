@@ -70,3 +70,42 @@ def test_legacy_cache_paths_pass_through(path):
 @pytest.mark.parametrize("path", ["/v1/images", "/v1/cached_images/a/b"])
 def test_other_v1_paths_still_get_the_version_list(path):
     assert call(path).status_int == 300
+
+
+ACCEPT_HEADERS = [
+    None, "", "*/*", "application/json", "application/json;q=0.9, */*;q=0.1",
+    "application/vnd.openstack.images-v2.1",
+    "  application/vnd.openstack.images-v2.1  ",
+    "application/vnd.openstack.images-v2.1;q=0.5",
+    "application/vnd.openstack.images-v2.1 ; q=1",
+    "text/html, application/vnd.openstack.images-v2.3",
+    ",application/vnd.openstack.images-v2.0",
+    "application/vnd.openstack.images-v2.1,,",
+    "APPLICATION/VND.OPENSTACK.IMAGES-V2.1", "garbage;;;", "a/b;c=\"d,e\"",
+    "application/vnd.openstack.images-", "application/vnd.openstack.images",
+]
+
+
+@pytest.mark.parametrize("header", ACCEPT_HEADERS)
+def test_the_accept_header_is_read_as_webob_writes_it(header):
+    headers = {} if header is None else {"Accept": header}
+    req = webob.Request.blank("/images", headers=headers)
+    written = str(req.accept) if req.accept else ""   # what Glance reads
+    ours = version_negotiation.media_type_accept(req)
+    if header is not None and version_negotiation.MEDIA_TYPE in header:
+        assert ours == written
+    else:
+        assert ours == "" and \
+            not written.startswith(version_negotiation.MEDIA_TYPE)
+
+
+def test_an_accept_header_webob_calls_invalid_leaves_it_to_the_url():
+    for accept in ("  application/vnd.openstack.images-v2.1",
+                   "application/vnd.openstack.images-v2.1 "):
+        assert call("/images", Accept=accept).status_int == 300
+        assert call("/v2.1/images", Accept=accept).json["path"] == \
+            "/v2/images"
+    # a parameter is written back with the type, so it names no version
+    resp = call("/v2/images",
+                Accept="application/vnd.openstack.images-v2.1;q=0.5")
+    assert resp.status_int == 300

@@ -46,26 +46,40 @@ class VersionNegotiationFilter(wsgi.Middleware):
 
     def process_request(self, req):
         first = req.path_info_peek()
-        if is_legacy_cache_path(req.path_info):
+        path = req.path_info
+        if is_legacy_cache_path(path):
             return None  # the cache management filter answers these
         if first in ("versions", ""):
             explicit = first == "versions"
             return self.versions_app.index(req, explicit=explicit)
-        accept = str(req.accept) if req.accept else ""
+        accept = media_type_accept(req)
         if accept.startswith(MEDIA_TYPE):
-            token = accept[len(MEDIA_TYPE):]
-            version = parse_version(token)
+            version = parse_version(accept[len(MEDIA_TYPE):])
         else:
             version = parse_version(first)
             if version is not None:
                 # drop the version segment; SCRIPT_NAME stays as it was
-                req.path_info = req.path_info[len(first) + 1:]
+                path = path[len(first) + 1:]
         if version is None:
             LOG.debug("Unknown version in %s; answering the version list",
-                      req.path_info)
+                      path)
             return self.versions_app.index(req)
         major, minor = version
         req.environ["api.version"] = "%d.%d" % (major, minor or 0)
         req.environ["api.major_version"] = major
-        req.path_info = "/v%d%s" % (major, req.path_info)
+        req.path_info = "/v%d%s" % (major, path)
         return None
+
+
+def media_type_accept(req):
+    """The Accept header as webob writes it back (Glance reads the version
+    from that), or '' when it cannot start with the images media type:
+    when the header is absent, or does not contain the media type (webob
+    only takes out whitespace and reformats parameters), so the header is
+    not parsed per request for nothing (two parses of ``application/json``
+    were half of this filter's time)."""
+    raw = req.environ.get("HTTP_ACCEPT")
+    if not raw or MEDIA_TYPE not in raw:
+        return ""
+    accept = req.accept
+    return str(accept) if accept else ""
