@@ -214,6 +214,9 @@ class RejectMethodController:
             headers=[("Allow", allowed_methods)])
 
 
+_PARSED_QUERY = "webob._parsed_query_vars"   # webob's cache of req.GET
+
+
 class Router:
     """Dispatches a request to the controller its route names."""
 
@@ -237,9 +240,21 @@ class Router:
 
     @staticmethod
     def _dispatch(environ, start_response):
+        # routes' URLGenerator holds the environ and is kept in it twice
+        # (``routes.url``, the routing args' positional part), and webob
+        # keeps the parsed query there, which holds it too: such cycles
+        # leave each request's objects to the garbage collector, whose
+        # collections pause the process, under any WSGI server. Nothing
+        # here makes URLs with routes, and a query read again after the
+        # action is parsed again.
+        environ.pop("routes.url", None)
         match = environ["wsgiorg.routing_args"][1]
+        environ["wsgiorg.routing_args"] = ((), match)
         app = match["controller"] if match else webob.exc.HTTPNotFound()
-        return app(environ, start_response)
+        try:
+            return app(environ, start_response)
+        finally:
+            environ.pop(_PARSED_QUERY, None)
 
 
 class JSONRequestDeserializer:
