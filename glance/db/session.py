@@ -31,6 +31,7 @@ from glance.common import config
 from glance.common import exception
 from glance.common import process
 from glance.db import mysql_decoders
+from glance.db import mysql_results
 from glance.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -161,6 +162,9 @@ def _create_engine(url):
     url = sa.engine.make_url(url)
     if url.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url)
+    if url.get_backend_name() == "mysql" and \
+            url.get_driver_name() == "pymysql":
+        mysql_results.install()
     opts = CONF.database
     try:
         engine = sa.create_engine(
