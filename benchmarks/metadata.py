@@ -4,9 +4,13 @@ Starts ``glance-api`` (2 workers, SQLite, trusted identity headers) on a
 free port, seeds 2,000 images with 3 custom properties and 2 tags each,
 then drives it with keep-alive clients and prints requests/s, p50/p99 and
 the server's CPU per request; then the latency of a 1,000-image page
-with a single client. Run: ``python -m benchmarks metadata``.
+with a single client. Run: ``python -m benchmarks metadata``;
+``--backend mysql`` (or ``postgresql``) runs the same on a new database
+of the local test server (the unit tests' servers and URLs), migrated
+first and dropped at the end.
 """
 import argparse
+import contextlib
 import json
 import statistics
 import tempfile
@@ -90,10 +94,17 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true",
                         help="fewer requests per scenario")
+    parser.add_argument("--backend", default="sqlite",
+                        choices=("sqlite", "postgresql", "mysql"))
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, \
+            database(args.backend) as url:
+        conf = {"DEFAULT": {"api_limit_max": 1000}}
+        if url is not None:
+            conf["database"] = {"connection": url}
         server = GlanceServer(tmp, workers=2, flavor="trusted-auth",
-                              conf={"DEFAULT": {"api_limit_max": 1000}})
+                              conf=conf)
+        print("metadata benchmark on %s" % args.backend)
         with server:
             seed(server.url, args.images)
             image_id = first_image_id(server.url)
@@ -103,6 +114,21 @@ def main(argv=None):
     report(runs)
     for line in wrk_lines:
         print("  " + line)
+
+
+@contextlib.contextmanager
+def database(backend):
+    """None for SQLite (the server's own file), else the URL of a new
+    migrated database on the local ``backend`` server, dropped at the
+    end."""
+    if backend == "sqlite":
+        yield None
+        return
+    from glance.db import session as db_session
+    from tests.unit.db.conftest import migrated_server_database
+    with migrated_server_database(backend) as url:
+        db_session.configure(None)   # the server holds the connections
+        yield url
 
 
 def run_wrk(server, image_id, runs):

@@ -32,6 +32,7 @@ from glance.common import exception
 from glance.common import process
 from glance.db import mysql_decoders
 from glance.db import mysql_results
+from glance.db import pools
 from glance.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -46,7 +47,10 @@ database_opts = [
                help=_("Connections kept open in each worker's pool.")),
     cfg.IntOpt("max_overflow", default=50, min=0,
                help=_("Connections a worker may open beyond "
-                      "max_pool_size under load.")),
+                      "max_pool_size under load. They stay open while "
+                      "the load lasts (more than max_pool_size "
+                      "connections in use at once within the last "
+                      "minute) and close as they come back after.")),
     cfg.IntOpt("pool_timeout", default=30, min=1,
                help=_("Seconds to wait for a pooled connection.")),
     cfg.IntOpt("connection_recycle_time", default=3600, min=-1,
@@ -170,6 +174,7 @@ def _create_engine(url):
         engine = sa.create_engine(
             url,
             connect_args=mysql_decoders.connect_args(url),
+            poolclass=pools.KeepingQueuePool,
             pool_size=opts.max_pool_size,
             max_overflow=opts.max_overflow,
             pool_timeout=opts.pool_timeout,
