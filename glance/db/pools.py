@@ -46,11 +46,11 @@ class KeepingQueuePool(sa_pool.QueuePool):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._keeping = self._max_overflow > 0 and \
-            not missing_internals(self)
+        self._keeping = not missing_internals(self) and \
+            self._max_overflow > 0
         self._busy_at = None   # when more than pool_size were last out
-        self._pool_size = self._pool.maxsize
         if self._keeping:
+            self._pool_size = self._pool.maxsize
             # room to put back every connection the pool may open
             self._pool.maxsize = self._pool_size + self._max_overflow
 
@@ -79,7 +79,7 @@ class KeepingQueuePool(sa_pool.QueuePool):
     # QueuePool reads its size from its queue's, which holds more here
 
     def size(self):
-        return self._pool_size
+        return self._pool_size if self._keeping else super().size()
 
     def checkedout(self):
         return self._out() if self._keeping else super().checkedout()

@@ -124,3 +124,13 @@ def test_the_server_engines_use_it(backend):
                 assert conn.exec_driver_sql("SELECT 1").scalar() == 1
         finally:
             db_session.configure(None)
+
+
+def test_without_the_internals_it_is_queuepool(monkeypatch):
+    monkeypatch.setattr(pools, "missing_internals", lambda pool=None: ["x"])
+    opened = []
+    pool = make_pool(pools.KeepingQueuePool, opened)
+    two_bursts(pool)
+    assert len(opened) == 5
+    assert (pool.size(), pool.checkedin()) == (1, 1)
+    assert type(pool.recreate()) is pools.KeepingQueuePool
