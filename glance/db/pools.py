@@ -5,12 +5,17 @@ all of them are out, opens an overflow connection and closes it as soon
 as it comes back. A worker serves many requests at a time (green
 threads), and a request holds its connection while the others run, so
 under load more than ``max_pool_size`` are nearly always out and nearly
-every request opened and closed a connection of its own. On MariaDB, 2
-workers serving 16 keep-alive clients opened 244 connections in 10 s,
-and a GET of one image cost 2.8 ms of server CPU (490 requests/s); with
-64 clients, 532 connections, 15.6 ms and 114 requests/s. Kept, the same
-loads opened 9 and 49 connections, cost 1.2-1.8 ms a GET and were
-answered at 610-900 and 480-640 requests/s.
+every request opened and closed a connection of its own. 2 workers, GET
+of one image, 10 s of ``wrk`` (two runs each, old code then this):
+
+* MariaDB, 16 clients: 155-318 connections opened, 2.3-2.6 ms of worker
+  CPU a GET, 494-543 requests/s; kept: 10-14, 1.1-1.6 ms, 569-1,002.
+  64 clients: 606-649 connections, 10.8-13.6 ms, 127-164 requests/s;
+  kept: 49, 1.3-1.4 ms, 653-771.
+* PostgreSQL (whose server forks a process per connection), 16
+  clients: 805-893 connections, 1,005-1,133 requests/s; kept: 9-16,
+  2,048-2,204. 64 clients: 1,758-1,828 connections, 383-404
+  requests/s; kept: 49, 2,028-2,072.
 
 :class:`KeepingQueuePool` keeps overflow connections while the load that
 needed them lasts: one that comes back is put back in the pool, not
