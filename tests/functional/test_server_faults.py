@@ -281,16 +281,26 @@ def start_hung_import(srv, api, data):
     worker = server_end(srv, sock)
     # the client's keep-alive connection may be on that worker too (a
     # loaded machine lets it take the import's connection): new ones go
-    # to a worker that still accepts
+    # to a worker that still accepts, but for one the worker took just
+    # before it blocked, which hangs (until the watchdog kills it): given
+    # up on after a moment and tried again
     api.session.close()
-    wait_for(lambda: api.get("/v2/images/%s/tasks" % image_id).json()
-             ["tasks"][0]["status"] == "processing", message="the import")
+
+    def processing():
+        try:
+            resp = api.get("/v2/images/%s/tasks" % image_id, timeout=1)
+        except requests.RequestException:
+            return False
+        return resp.json()["tasks"][0]["status"] == "processing"
+
+    wait_for(processing, message="the import")
     return image_id, worker, staged, saved, sock
 
 
 @pytest.mark.parametrize("how", ["sigkill", "watchdog"])
 def test_hung_or_killed_import_releases_its_lock(fault_server, how):
-    srv = fault_server(worker_timeout=3)
+    # the watchdog kills the hung worker after 3 s; SIGKILL comes first
+    srv = fault_server(worker_timeout=3 if how == "watchdog" else 60)
     api = fresh_api(srv, "import-" + how)
     data = os.urandom(200 * KiB)
     image_id, worker, staged, saved, sock = start_hung_import(srv, api,
