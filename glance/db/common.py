@@ -34,6 +34,11 @@ def live(model):
     return model.deleted == sa.false()
 
 
+def _null(type_):
+    """A NULL of ``type_``, converted on reading as that type is."""
+    return sa.type_coerce(sa.null(), type_)
+
+
 def _children(image_id_clause):
     """Live properties, tags and locations as one UNION ALL.
 
@@ -43,8 +48,7 @@ def _children(image_id_clause):
     column holds one kind of value so no backend has to reconcile types
     or collations; NULLs are typed so results are converted as usual.
     """
-    def null(type_):
-        return sa.type_coerce(sa.null(), type_)
+    null = _null
 
     def branch(kind, table, name, value, tag, meta, status):
         return sa.select(
@@ -71,19 +75,29 @@ def _children(image_id_clause):
 
 
 def _image_statement(include_deleted):
-    """One image and its children: one row per child (at least one)."""
+    """One image and its children as one flat UNION ALL: the image's row
+    (its columns, then NULL child columns) and a row per child (NULL
+    image columns, then the child's). MariaDB materialised and sorted
+    the children joined to the image as a derived table: 0.74 ms of its
+    CPU per show, 0.25 ms so; PostgreSQL and SQLite take as long either
+    way. The image's row comes first: PostgreSQL gives a column of NULLs
+    in the first two branches the type text."""
     image_id = sa.bindparam("image_id")
-    children = _children(lambda column: column == image_id).subquery("c")
-    query = (sa.select(IMAGE, children.c.kind, children.c.id,
-                       children.c.name, children.c.value, children.c.tag,
-                       children.c.meta, children.c.status)
-             .select_from(IMAGE.outerjoin(
-                 children, children.c.image_id == IMAGE.c.id))
-             .where(IMAGE.c.id == image_id)
-             .order_by(children.c.kind, children.c.id))
+    branches = _children(lambda column: column == image_id).selects
+    child_columns = [column for column in branches[0].selected_columns
+                     if column.name != "image_id"]
+    image = sa.select(IMAGE, *(_null(column.type).label("child_" + column.name)
+                               for column in child_columns))
+    image = image.where(IMAGE.c.id == image_id)
     if not include_deleted:
-        query = query.where(live(IMAGE.c))
-    return query
+        image = image.where(live(IMAGE.c))
+    children = [branch.with_only_columns(
+        *(_null(column.type).label(column.name) for column in IMAGE.columns),
+        *(column.label("child_" + column.name)
+          for column in branch.selected_columns
+          if column.name != "image_id"))
+        for branch in branches]
+    return sa.union_all(image, *children)
 
 
 # one image with its children, by include_deleted
@@ -274,14 +288,26 @@ def load_image(session, image_id, include_deleted=False):
 
 def image_from_rows(image_id, rows):
     """The dict of the rows of :data:`IMAGE_WITH_CHILDREN`, or
-    ImageNotFound when there are none."""
-    if not rows:
-        raise exception.ImageNotFound(image_id=image_id)
-    children = ({}, [], [])
+    ImageNotFound when the image's row is not among them."""
+    image = None
+    children = []
     for row in rows:
-        if row[_NCOLS] is not None:
-            _add_child(children, *row[_NCOLS:])
-    return image_dict(rows[0], children)
+        if row[_NCOLS] is None:     # the image's row has no child kind
+            image = row
+        else:
+            children.append(row[_NCOLS:])
+    if image is None:
+        raise exception.ImageNotFound(image_id=image_id)
+    # in the order of kind and id, as tags and locations are listed
+    children.sort(key=_kind_and_id)
+    found = ({}, [], [])
+    for child in children:
+        _add_child(found, *child)
+    return image_dict(image, found)
+
+
+def _kind_and_id(child):
+    return child[0], child[1]
 
 
 def normalize_tags(tags):
