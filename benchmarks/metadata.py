@@ -37,6 +37,22 @@ def seed(url, count):
     assert result.errors == 0, "seeding failed"
 
 
+def analyze(url):
+    """The server database's statistics after seeding, as its upkeep
+    would have them (see ``scale.analyze``)."""
+    if url is None:
+        return
+    import sqlalchemy as sa
+    from sqlalchemy import pool
+
+    from benchmarks import scale
+    engine = sa.create_engine(url, poolclass=pool.NullPool)
+    try:
+        scale.analyze(engine, scale.IMAGE_TABLES)
+    finally:
+        engine.dispose()
+
+
 def first_image_id(url):
     import requests
     resp = requests.get(url + "/v2/images?limit=1", headers=HEADERS,
@@ -98,7 +114,7 @@ def main(argv=None):
                         choices=("sqlite", "postgresql", "mysql"))
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp, \
-            database(args.backend) as url:
+            database(args.backend, tmp) as url:
         conf = {"DEFAULT": {"api_limit_max": 1000}}
         if url is not None:
             conf["database"] = {"connection": url}
@@ -107,6 +123,7 @@ def main(argv=None):
         print("metadata benchmark on %s" % args.backend)
         with server:
             seed(server.url, args.images)
+            analyze(url)
             image_id = first_image_id(server.url)
             runs = [run_once(server, image_id, args.quick, r * 10 ** 6)
                     for r in range(args.runs)]
@@ -117,16 +134,16 @@ def main(argv=None):
 
 
 @contextlib.contextmanager
-def database(backend):
+def database(backend, tmp):
     """None for SQLite (the server's own file), else the URL of a new
     migrated database on the local ``backend`` server, dropped at the
     end."""
     if backend == "sqlite":
         yield None
         return
+    from benchmarks import scale
     from glance.db import session as db_session
-    from tests.unit.db.conftest import migrated_server_database
-    with migrated_server_database(backend) as url:
+    with scale.database(backend, tmp) as url:
         db_session.configure(None)   # the server holds the connections
         yield url
 

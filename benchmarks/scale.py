@@ -35,15 +35,14 @@ import uuid
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy import pool as sa_pool
 
 from glance.db import api
 from glance.db import migration
 from glance.db import models
 from glance.db import pg_prepared
 from glance.db import session as db_session
-# the database servers and their CREATE/DROP, as the tests reach them
-from tests.unit.db.conftest import CREATE, DROP, SERVERS, URL_QUERY
+# the database servers, as the tests reach them
+from tests.unit.db.conftest import migrated_server_database
 
 T0 = datetime.datetime(2020, 1, 1)
 BATCH = 5000
@@ -131,15 +130,23 @@ def build(n):
             for table, rows in zip(tables, batch, strict=True):
                 if rows:
                     conn.execute(sa.insert(table), rows)
-    engine = db_session.get_engine()
+    analyze(db_session.get_engine(), IMAGE_TABLES)
+
+
+IMAGE_TABLES = ("images", "image_properties", "image_tags", "image_members",
+                "image_locations")
+
+
+def analyze(engine, tables):
+    """Statistics of ``tables`` on a server database, as its own upkeep
+    keeps them (PostgreSQL's autovacuum is off on the test machine's
+    server: without them a freshly filled table is planned as empty)."""
     if engine.dialect.name == "sqlite":
         return
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         if engine.dialect.name == "mysql":
-            conn.exec_driver_sql("ANALYZE TABLE images, image_properties, "
-                                 "image_tags, image_members, "
-                                 "image_locations")
+            conn.exec_driver_sql("ANALYZE TABLE " + ", ".join(tables))
         else:
             conn.exec_driver_sql("ANALYZE")
 
@@ -148,30 +155,21 @@ def build(n):
 def database(backend, tmpdir):
     """A new empty migrated database of ``backend``, in use by glance.db;
     dropped (or deleted) at the end."""
-    name = "glance_scale_%s" % uuid.uuid4().hex[:8]
-    if backend == "sqlite":
-        url = "sqlite:///%s" % os.path.join(tmpdir, name + ".sqlite")
-        server = None
-    else:
-        server = sa.create_engine(SERVERS[backend], poolclass=sa_pool.NullPool,
-                                  isolation_level="AUTOCOMMIT")
-        with server.connect() as conn:
-            conn.exec_driver_sql(CREATE[backend] % name)
-        url = SERVERS[backend] + name + URL_QUERY[backend]
+    if backend != "sqlite":
+        with migrated_server_database(backend) as url:
+            yield url
+        return
+    url = "sqlite:///%s" % os.path.join(
+        tmpdir, "glance_scale_%s.sqlite" % uuid.uuid4().hex[:8])
     try:
         db_session.configure(url)
         migration.db_sync()
         yield url
     finally:
         db_session.configure(None)
-        if server is not None:
-            with server.connect() as conn:
-                conn.exec_driver_sql(DROP[backend] % name)
-            server.dispose()
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                for suffix in ("", "-wal", "-shm"):
-                    os.unlink(url[len("sqlite:///"):] + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            for suffix in ("", "-wal", "-shm"):
+                os.unlink(url[len("sqlite:///"):] + suffix)
 
 
 # -- the queries -------------------------------------------------------------

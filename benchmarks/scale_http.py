@@ -107,13 +107,7 @@ def fill_glance(url, n):
                     if rows:
                         conn.execute(sa.insert(table),
                                      [_glance_row(table, r) for r in rows])
-        with engine.connect() as conn:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            if engine.dialect.name == "mysql":
-                conn.exec_driver_sql("ANALYZE TABLE " +
-                                     ", ".join(GLANCE_TABLES))
-            else:
-                conn.exec_driver_sql("ANALYZE")
+        scale.analyze(engine, GLANCE_TABLES)
     finally:
         engine.dispose()
 
