@@ -166,8 +166,9 @@ def _create_engine(url):
     url = sa.engine.make_url(url)
     if url.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url)
-    if url.get_backend_name() == "mysql" and \
-            url.get_driver_name() == "pymysql":
+    pymysql = url.get_backend_name() == "mysql" and \
+        url.get_driver_name() == "pymysql"
+    if pymysql:
         mysql_results.install()
     opts = CONF.database
     try:
@@ -186,6 +187,9 @@ def _create_engine(url):
             pool_use_lifo=True)
     except (ImportError, sa_exc.NoSuchModuleError) as e:
         raise DriverMissing(_driver_missing_message(url, e)) from None
+    if pymysql:
+        from glance.db import mysql_tls     # PyMySQL is an extra
+        event.listen(engine, "do_connect", mysql_tls.connect)
     event.listen(engine, "connect", _note_use)
     event.listen(engine, "checkin", _note_use)
     event.listen(engine, "checkout", functools.partial(_ping_when_idle,
