@@ -11,6 +11,7 @@ from glance.db import common
 from glance.db import images as db_images
 from glance.db import models
 from glance.db import session as db_session
+from tests.unit.db.conftest import migrated_server_database
 
 IMAGE_KEYS = {
     "id", "name", "status", "visibility", "protected", "os_hidden",
@@ -187,12 +188,17 @@ def test_image_get_of_a_deleted_image_whose_children_live(db):
     assert deleted["properties"] == {"a": "1"} and deleted["tags"] == ["t"]
 
 
-def test_image_show_plan_on_mariadb(db, backend):
+@pytest.fixture(scope="module")
+def mysql_url():
+    with migrated_server_database("mysql") as url:
+        yield url
+
+
+def test_image_show_plan_on_mariadb(mysql_url):
     """MariaDB materialised the children joined to the image as a derived
     table and sorted them: two temporary tables per show, three times
     its CPU. The show's plan reads indexes only."""
-    if backend != "mysql":
-        pytest.skip("MariaDB's plan")
+    db_session.configure(mysql_url)
     image = api.image_create({"properties": {"a": "1"}, "tags": ["t"]})
     statement = common.IMAGE_WITH_CHILDREN[False]
     with db_session.connection(write=False) as conn:

@@ -9,6 +9,7 @@ pymysql_connections = pytest.importorskip("pymysql.connections")
 
 from glance.db import mysql_tls  # noqa: E402
 from glance.db import session as db_session  # noqa: E402
+from tests.unit.db.conftest import migrated_server_database  # noqa: E402
 
 # any CA bundle will do: requests' (certifi's)
 CA_FILE = certifi.where()
@@ -54,9 +55,14 @@ def test_connections_with_options_build_their_own():
     assert _unconnected(ssl_disabled=True).ssl is False
 
 
-def test_engine_connections_share_it(db, backend):
-    if backend != "mysql":
-        pytest.skip("PyMySQL's connections")
+@pytest.fixture(scope="module")
+def mysql_url():
+    with migrated_server_database("mysql") as url:
+        yield url
+
+
+def test_engine_connections_share_it(mysql_url):
+    db_session.configure(mysql_url)
     engine = db_session.get_engine()
     engine.dispose()
     first, second = engine.raw_connection(), engine.raw_connection()
