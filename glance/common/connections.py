@@ -116,6 +116,13 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
       (or 501) with the reason, and the connection closed.
     * The access log line (eventlet's format) is written here, with the
       body bytes actually sent as counted by a :class:`ResponseMeter`.
+    * Keep-alive connections spread over the workers again when they
+      piled onto one (a burst that arrived while a sibling was still
+      closing its last clients' connections: all 16 of a benchmark's
+      clients on one worker, half the throughput): a response of a
+      worker its ``balancer`` finds over its share ends its connection
+      (``Connection: close``), and the client's next connection goes to
+      a less loaded sibling (accept throttling).
 
     :func:`make_protocol` makes a subclass per server for the class state
     (``connections``: the open ones; ``draining``).
@@ -125,6 +132,11 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
     draining = False
     drain_started = None
     connections = frozenset()
+    # the worker (``over_share(ending)``), None: no balancing; and the
+    # connections it is ending so, not yet closed
+    balancer = None
+    shedding = 0
+    shed = False     # this connection is one of them
 
     def setup(self):
         # eventlet's access line counts the head and misses what went by
@@ -173,12 +185,21 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
 
     def response_starting(self):
         """The application is about to answer (the head is not out):
-        while draining, the answer ends the connection."""
+        while draining, or for the balance of the workers, the answer
+        ends the connection."""
         if self.draining:
             self.close_connection = 1
+        elif not self.close_connection and self.balancer is not None and \
+                self.balancer.over_share(self.shedding):
+            self.close_connection = 1
+            self.shed = True
+            type(self).shedding += 1
 
     def finish(self):
         self.connections.discard(self)
+        if self.shed:
+            self.shed = False
+            type(self).shedding -= 1
         if not self.tls_failed:
             super().finish()
 
@@ -632,7 +653,8 @@ def make_protocol(ssl_context=None):
     """An :class:`HttpProtocol` subclass with its own state."""
     return type("HttpProtocol", (HttpProtocol,),
                 {"ssl_context": ssl_context, "draining": False,
-                 "drain_started": None, "connections": set()})
+                 "drain_started": None, "connections": set(),
+                 "balancer": None, "shedding": 0})
 
 
 def remember_local_address(sock):

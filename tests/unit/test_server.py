@@ -672,6 +672,87 @@ def test_a_worker_leaves_connections_to_a_less_loaded_sibling():
         board.close()
 
 
+def _two_serving(board):
+    mine, other = board.allocate(), board.allocate()
+    for pid, slot in enumerate((mine, other), 100):
+        slot.claim(pid)
+        slot.set_state(scoreboard.SERVING)
+    return mine, other
+
+
+def test_a_worker_over_its_share_ends_keepalive_connections(monkeypatch):
+    monkeypatch.setattr(worker_mod, "_BALANCE_INTERVAL", 0)  # every time
+    board = scoreboard.Scoreboard(slots=2)
+    try:
+        mine, other = _two_serving(board)
+        worker = _worker(mine)
+        assert worker.protocol.balancer is worker
+        worker._opened(16)
+        # 16 against 0: its share is 8, so 8 end (counted as ending)
+        assert [worker.over_share(ending) for ending in range(10)] == \
+            [True] * 8 + [False] * 2
+        worker._opened(-7)
+        other.set_connections(7)
+        assert worker.over_share(0)          # 9 against 7: one
+        assert not worker.over_share(1)
+        worker._opened(-1)
+        other.set_connections(8)
+        assert not worker.over_share(0)      # 8 against 8
+        worker._opened(1)
+        assert not worker.over_share(0)      # 9 against 8: one is no reason
+        other.set_connections(0)
+        other.set_state(scoreboard.DRAINING)  # no serving sibling
+        assert not worker.over_share(0)
+        other.set_state(scoreboard.SERVING)
+        worker.draining = True
+        assert not worker.over_share(0)
+    finally:
+        board.close()
+    alone = _worker()
+    alone._opened(5)
+    assert alone.protocol.balancer is None and not alone.over_share(0)
+
+
+def test_the_balance_is_checked_at_most_so_often():
+    board = scoreboard.Scoreboard(slots=2)
+    try:
+        mine, other = _two_serving(board)
+        worker = _worker(mine)
+        worker._opened(8)
+        other.set_connections(8)
+        assert not worker.over_share(0)
+        other.set_connections(0)         # not looked at yet
+        assert not worker.over_share(0)
+        worker._next_balance -= worker_mod._BALANCE_INTERVAL + 1
+        assert worker.over_share(0)      # looked at: 8 against 0, 4 end
+        assert [worker.over_share(n) for n in (1, 2, 3)] == [True] * 3
+        assert not worker.over_share(4)
+    finally:
+        board.close()
+
+
+def test_the_protocol_ends_the_connections_its_worker_sheds():
+    cls = connections.make_protocol()
+    cls.balancer = mock.Mock()
+    cls.balancer.over_share.side_effect = lambda ending: ending < 2
+    protos = [object.__new__(cls) for _ in range(4)]
+    for proto in protos:
+        proto.close_connection = 0
+        proto.tls_failed = True     # finish() without a socket
+    protos[3].close_connection = 1  # ending anyway: not asked, not counted
+    for proto in protos:
+        proto.response_starting()
+    assert [p.close_connection for p in protos] == [1, 1, 0, 1]
+    assert [p.shed for p in protos] == [True, True, False, False]
+    assert cls.shedding == 2
+    assert [c.args for c in cls.balancer.over_share.call_args_list] == [
+        (0,), (1,), (2,)]
+    protos[0].finish()
+    protos[3].finish()
+    assert cls.shedding == 1
+    assert connections.HttpProtocol.shedding == 0   # per server
+
+
 def _listener_with_waiting(count):
     """A listening socket with ``count`` connections in its accept queue
     (and the clients, to be closed)."""
