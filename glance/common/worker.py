@@ -209,12 +209,8 @@ class Worker:
         while True:
             self.capacity.acquire()
             try:
-                # whose turn it is is decided once a connection waits: a
-                # worker that decided before would take the next one
-                # however many it held by then
-                eventlet.hubs.trampoline(self.sock.fd, read=True)
                 self.wait_for_turn()
-                client, addr = self._accept_waiting()
+                client, addr = self.sock.accept()
             except OSError as e:
                 self.capacity.release()
                 if e.errno in _ACCEPT_RETRY:
@@ -231,13 +227,6 @@ class Worker:
             self._opened(1)
             self.pool.spawn_n(self._connection, [addr, client,
                                                  eventlet.wsgi.STATE_IDLE])
-
-    def _accept_waiting(self):
-        """The connection waiting on the listening socket, as a green
-        socket (BlockingIOError if a sibling took it first)."""
-        client, addr = self.sock.fd.accept()
-        eventlet.hubs.notify_opened(client.fileno())
-        return type(self.sock)(client), addr
 
     def wait_for_turn(self):
         """Accept throttling: while this worker has more connections open

@@ -57,8 +57,9 @@ def test_keepalive_clients_piled_on_one_worker_spread_again(glance_server):
     holders = [holder_of([first, second], conn.sock) for conn in conns]
     for conn in conns:
         conn.close()
-    # half of them moved, once each, and then they stay where they are
-    assert 3 <= sum(ended) <= 6, ended
+    # half of them moved (a reconnection that the loaded worker won
+    # moves again at its next check), and then they stay where they are
+    assert 3 <= sum(ended) <= 8, ended
     assert ended[-2:] == [0, 0], ended
     assert 3 <= holders.count(second) <= 5, holders
     assert holders.count(first) + holders.count(second) == CLIENTS
