@@ -24,12 +24,12 @@ import statistics
 import tempfile
 import time
 import urllib.parse
-import uuid
 
 import sqlalchemy as sa
 from sqlalchemy import pool as sa_pool
 
 from benchmarks import scale
+from tests.unit.db.conftest import server_database
 from tools.differential import oracle
 from tools.differential import servers
 
@@ -78,20 +78,10 @@ def http_queries(n, marks):
 
 @contextlib.contextmanager
 def glance_database(backend):
-    """An empty database on the server of ``backend``; its URL. Dropped
-    at the end."""
-    name = "glance_scale_g33_%s" % uuid.uuid4().hex[:8]
-    server = sa.create_engine(scale.SERVERS[backend],
-                              poolclass=sa_pool.NullPool,
-                              isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.exec_driver_sql(scale.CREATE[backend] % name)
-    try:
-        yield scale.SERVERS[backend] + name + scale.URL_QUERY[backend]
-    finally:
-        with server.connect() as conn:
-            conn.exec_driver_sql(scale.DROP[backend] % name)
-        server.dispose()
+    """An empty database on the server of ``backend`` (the tests' servers
+    and URLs); its URL. Dropped at the end."""
+    with server_database(backend) as url:
+        yield url
 
 
 def fill_glance(url, n):

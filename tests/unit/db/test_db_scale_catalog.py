@@ -74,3 +74,19 @@ def test_server_databases_are_analyzed_sqlite_is_left_as_the_daemon_has_it(
     with db_session.connection(write=False) as conn:
         analyzed = conn.exec_driver_sql(stats).scalar()
     assert bool(analyzed) == (backend != "sqlite")
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+def test_glance33_side_gets_an_empty_database_dropped_after(backend):
+    import sqlalchemy as sa
+    from sqlalchemy import pool
+
+    with scale_http.glance_database(backend) as url:
+        engine = sa.create_engine(url, poolclass=pool.NullPool)
+        with engine.connect() as conn:
+            tables = sa.inspect(conn).get_table_names()
+        assert tables == []
+    with pytest.raises(sa.exc.OperationalError):
+        with engine.connect():
+            pass
+    engine.dispose()
