@@ -45,7 +45,7 @@ from glance.db.images import (
     user_get_storage_usage)
 from glance.db.members import (
     image_member_count, image_member_create, image_member_delete,
-    image_member_find, image_member_update)
+    image_member_exists, image_member_find, image_member_update)
 from glance.db.pending_delete import (
     image_destroy_delayed, image_restore, image_scrubbed, location_claim,
     location_release, pending_images)
@@ -59,9 +59,10 @@ __all__ = [
     "location_claim", "location_release", "pending_images",
     "image_get", "image_get_all", "image_location_add",
     "image_location_delete", "image_location_update", "image_member_count",
-    "image_member_create", "image_member_delete", "image_member_find",
-    "image_member_update", "image_tag_create", "image_tag_delete",
-    "image_tag_get_all", "image_tag_set_all", "image_update",
+    "image_member_create", "image_member_delete", "image_member_exists",
+    "image_member_find", "image_member_update", "image_tag_create",
+    "image_tag_delete", "image_tag_get_all", "image_tag_set_all",
+    "image_update",
     "task_create", "task_delete", "task_get", "task_get_all", "task_update",
     "tasks_delete_expired", "tasks_get_by_image", "user_get_storage_usage",
 ]

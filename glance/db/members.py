@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from glance.common import exception
 from glance.db import common
+from glance.db import direct_read
 from glance.db import models
 from glance.db import session as db_session
 
@@ -100,6 +101,24 @@ def image_member_find(image_id=None, member=None, status=None):
         query = query.where(Member.status == status)
     with db_session.reader() as session:
         return [_member_dict(row) for row in session.scalars(query)]
+
+
+# who may see a shared image: asked on every GET of one by a member, so
+# read past Core (the ORM query of ``image_member_find`` cost a member's
+# GET more than the image's own read)
+_IS_MEMBER = direct_read.DirectRead(
+    sa.select(MEMBER.c.id)
+    .join(models.Image.__table__,
+          models.Image.__table__.c.id == MEMBER.c.image_id)
+    .where(MEMBER.c.image_id == sa.bindparam("image_id"),
+           MEMBER.c.member == sa.bindparam("member"),
+           common.live(MEMBER.c), common.live(models.Image.__table__.c)))
+
+
+def image_member_exists(image_id, member):
+    """Whether ``member`` holds a live membership (any status) of the
+    live image ``image_id``."""
+    return bool(_IS_MEMBER.all({"image_id": image_id, "member": member}))
 
 
 def image_member_update(member_id, values):

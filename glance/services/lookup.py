@@ -14,8 +14,7 @@ def is_visible(context, image):
     if image["owner"] == context.project_id:
         return True
     if image["visibility"] == "shared":
-        return bool(db.image_member_find(image_id=image["id"],
-                                         member=context.project_id))
+        return db.image_member_exists(image["id"], context.project_id)
     return False
 
 

@@ -6,6 +6,8 @@ import pytest
 
 from glance.common import exception
 from glance.db import api
+from glance.db import models
+from glance.db import session as db_session
 
 MEMBER_KEYS = {"id", "image_id", "member", "status", "created_at",
                "updated_at"}
@@ -46,6 +48,39 @@ def test_member_duplicate_and_readd(db):
     again = api.image_member_create(image["id"], "p2", status="accepted")
     assert again["id"] != member["id"]
     assert api.image_member_find(image_id=image["id"]) == [again]
+
+
+def test_member_exists_whatever_its_answer_while_both_are_live(db):
+    image = api.image_create({"owner": "p1"})
+    other = api.image_create({"owner": "p1"})
+    for member, status in (("p2", "pending"), ("p3", "accepted"),
+                           ("p4", "rejected")):
+        api.image_member_create(image["id"], member, status=status)
+    assert [api.image_member_exists(image["id"], p)
+            for p in ("p2", "p3", "p4", "p5", "p1")] == [
+        True, True, True, False, False]
+    assert not api.image_member_exists(other["id"], "p2")
+    api.image_member_delete(api.image_member_find(
+        image_id=image["id"], member="p2")[0]["id"])
+    assert not api.image_member_exists(image["id"], "p2")
+    # the image alone deleted (its memberships still live): not a member
+    images = models.Base.metadata.tables["images"]
+    with db_session.connection(write=True) as conn:
+        conn.execute(images.update().where(images.c.id == image["id"])
+                     .values(deleted=True))
+    assert not api.image_member_exists(image["id"], "p3")
+
+
+def test_member_exists_opens_no_core_connection(db, monkeypatch):
+    import sqlalchemy as sa
+    image = api.image_create({"owner": "p1"})
+    api.image_member_create(image["id"], "p2")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a Core connection was opened")
+
+    monkeypatch.setattr(sa.engine.Connection, "__init__", refuse)
+    assert api.image_member_exists(image["id"], "p2")
 
 
 def _at_once(calls):
