@@ -70,6 +70,7 @@ def bootstrap(argv=None, prog=None, thread_model="native",
     oslo_policy_adapter.install_check_arity_cache()
     oslo_policy_adapter.install_literal_eval_cache()
     oslo_middleware_adapter.install_argspec_cache()
+    oslo_middleware_adapter.install_template_cache()
     _done("library-patches")
     if serving:
         eventlet_setup.set_eventlet_hub()

@@ -9,6 +9,7 @@ import webob
 import webob.exc
 from oslo_middleware import base
 from oslo_middleware import cors
+from oslo_middleware import healthcheck
 from oslo_middleware import http_proxy_to_wsgi
 
 from glance.common import config
@@ -70,6 +71,43 @@ def test_the_adapter_leaves_a_changed_oslo_middleware_alone():
     with mock.patch.object(base, "getfullargspec", lambda f: None):
         assert adapter.install_argspec_cache() is False
         assert base.getfullargspec(None) is None
+
+
+def _health(accept="text/plain", detailed=False):
+    app = healthcheck.Healthcheck(None, {
+        "backends": "disable_by_file", "disable_by_file_path": "/nonexistent",
+        "detailed": str(detailed)})
+    req = webob.Request.blank("/healthcheck", headers={"Accept": accept})
+    return req.get_response(app)
+
+
+@pytest.mark.parametrize("accept,detailed", [
+    ("text/plain", False), ("text/html", False), ("text/html", True),
+    ("application/json", True)])
+def test_healthcheck_answers_as_oslo_s_own_with_one_compile(accept,
+                                                            detailed):
+    oslo_own = healthcheck._expand_template
+    with mock.patch.object(healthcheck, "_expand_template", oslo_own):
+        expected = _health(accept, detailed)
+        assert adapter.install_template_cache() is True
+        adapter._compiled.cache_clear()
+        answers = [_health(accept, detailed) for _ in range(3)]
+    assert healthcheck._expand_template is oslo_own
+    for answer in answers:
+        assert answer.status == expected.status == "200 OK"
+        assert answer.content_type == expected.content_type
+        if not detailed:   # a detailed one shows the moment it was made
+            assert answer.body == expected.body
+    assert b"OK" in answers[0].body
+    info = adapter._compiled.cache_info()
+    if accept != "application/json":   # oslo's JSON answer uses none
+        assert (info.misses, info.hits) == (1, 2)
+
+
+def test_a_changed_healthcheck_is_left_alone():
+    with mock.patch.object(healthcheck, "_expand_template", None):
+        assert adapter.install_template_cache() is False
+        assert healthcheck._expand_template is None
 
 
 ORIGIN = "http://allowed.example"
