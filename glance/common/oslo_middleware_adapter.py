@@ -8,7 +8,8 @@ that hand such a request straight to the app, with only what answering
 from a webob Response adds (an absolute ``Location``, no body for HEAD);
 the rest takes oslo's own path. Paste files name oslo's factories (ours
 as Glance's); :func:`adopt_filters` turns the filters they built into
-these once the app is loaded.
+these once the app is loaded, and keystonemiddleware's ``authtoken``
+into :class:`glance.common.keystone_adapter.AuthProtocol`.
 
 Where oslo's path runs (now a CORS request only),
 ``ConfigurableMiddleware.__call__`` also runs
@@ -28,6 +29,7 @@ bootstrap gives it one that compiles each template once
 """
 import functools
 import inspect
+import sys
 
 import jinja2
 import webob
@@ -121,7 +123,7 @@ class _PassThrough:
             return answer(environ, start_response)
         try:
             body = self.application(
-                environ, _absolute_location(environ, start_response))
+                environ, absolute_location(environ, start_response))
         except webob.exc.HTTPException as error:
             return error(environ, start_response)
         if environ["REQUEST_METHOD"] == "HEAD":
@@ -134,7 +136,7 @@ class _PassThrough:
 _make_location_absolute = webob.Response._make_location_absolute
 
 
-def _absolute_location(environ, start_response):
+def absolute_location(environ, start_response):
     """``start_response`` making a relative ``Location`` absolute, as a
     webob Response answers it."""
     def start(status, headers, exc_info=None):
@@ -168,17 +170,38 @@ _ADOPTED = {cors.CORS: CORS,
 
 
 def adopt_filters(app, depth=32):
-    """Give the oslo ``cors`` and ``http_proxy_to_wsgi`` filters of the
-    pipeline ``app`` (outermost first, each layer's ``application`` the
-    next) the pass-through; the number adopted. A filter of a subclass
-    of oslo's is left as it is."""
+    """Give the oslo ``cors`` and ``http_proxy_to_wsgi`` filters and
+    keystonemiddleware's ``authtoken`` of the pipeline ``app`` (outermost
+    first, each layer's ``application`` the next, ``_app`` after
+    authtoken) the pass-through; the number adopted. A filter of a
+    subclass of theirs is left as it is."""
     adopted = 0
     for _layer in range(depth):
-        ours = _ADOPTED.get(type(app))
+        ours = _ADOPTED.get(type(app)) or _keystone_class(type(app))
         if ours is not None:
             app.__class__ = ours
             adopted += 1
-        app = getattr(app, "application", None)
+        app = getattr(app, "application", None) or _keystone_next(app)
         if app is None:
             break
     return adopted
+
+
+def _keystone_class(cls):
+    """Ours for keystonemiddleware's AuthProtocol (imported only when
+    keystonemiddleware's is, so paste may have built one)."""
+    if "keystonemiddleware.auth_token" not in sys.modules:
+        return None
+    from glance.common import keystone_adapter
+    if cls is keystone_adapter.auth_token.AuthProtocol:
+        return keystone_adapter.AuthProtocol
+    return None
+
+
+def _keystone_next(app):
+    if "keystonemiddleware.auth_token" not in sys.modules:
+        return None
+    from keystonemiddleware import auth_token
+    if isinstance(app, auth_token.BaseAuthProtocol):
+        return getattr(app, "_app", None)
+    return None
