@@ -16,7 +16,7 @@ from oslo_log import log as logging
 from osprofiler import opts as profiler_opts
 from paste import deploy
 
-from glance.common import oslo_middleware_adapter
+from glance.common import filter_adoption
 from glance.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -378,5 +378,5 @@ def load_paste_app(app_name, flavor=None, conf_file=None):
         raise RuntimeError(
             _("Unable to load %(app)s from %(file)s: %(err)s")
             % {"app": app_name, "file": conf_file, "err": e}) from e
-    oslo_middleware_adapter.adopt_filters(app)
+    filter_adoption.adopt_filters(app)
     return app

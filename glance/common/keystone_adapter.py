@@ -12,7 +12,7 @@ that validates the request as it does (``process_request``, on the same
 request class) and hands the app's answer straight through, adding what
 the captured Response would have: ``WWW-Authenticate`` on a 401
 (``process_response``), an absolute ``Location``, no body for HEAD.
-:func:`glance.common.oslo_middleware_adapter.adopt_filters` gives it to
+:func:`glance.common.filter_adoption.adopt_filters` gives it to
 the filter paste built.
 
 The filter also reads and writes about 70 identity headers per request

@@ -7,9 +7,8 @@ as they are. :class:`CORS` and :class:`HTTPProxyToWSGI` are oslo's classes
 that hand such a request straight to the app, with only what answering
 from a webob Response adds (an absolute ``Location``, no body for HEAD);
 the rest takes oslo's own path. Paste files name oslo's factories (ours
-as Glance's); :func:`adopt_filters` turns the filters they built into
-these once the app is loaded, and keystonemiddleware's ``authtoken``
-into :class:`glance.common.keystone_adapter.AuthProtocol`.
+as Glance's); :mod:`glance.common.filter_adoption` turns the filters
+they built into these once the app is loaded (:data:`ADOPTED`).
 
 Where oslo's path runs (now a CORS request only),
 ``ConfigurableMiddleware.__call__`` also runs
@@ -29,7 +28,6 @@ bootstrap gives it one that compiles each template once
 """
 import functools
 import inspect
-import sys
 
 import jinja2
 import webob
@@ -165,43 +163,5 @@ class HTTPProxyToWSGI(_PassThrough, http_proxy_to_wsgi.HTTPProxyToWSGI):
 
 
 # oslo's class -> ours: the same object, with our __call__ (no state added)
-_ADOPTED = {cors.CORS: CORS,
-            http_proxy_to_wsgi.HTTPProxyToWSGI: HTTPProxyToWSGI}
-
-
-def adopt_filters(app, depth=32):
-    """Give the oslo ``cors`` and ``http_proxy_to_wsgi`` filters and
-    keystonemiddleware's ``authtoken`` of the pipeline ``app`` (outermost
-    first, each layer's ``application`` the next, ``_app`` after
-    authtoken) the pass-through; the number adopted. A filter of a
-    subclass of theirs is left as it is."""
-    adopted = 0
-    for _layer in range(depth):
-        ours = _ADOPTED.get(type(app)) or _keystone_class(type(app))
-        if ours is not None:
-            app.__class__ = ours
-            adopted += 1
-        app = getattr(app, "application", None) or _keystone_next(app)
-        if app is None:
-            break
-    return adopted
-
-
-def _keystone_class(cls):
-    """Ours for keystonemiddleware's AuthProtocol (imported only when
-    keystonemiddleware's is, so paste may have built one)."""
-    if "keystonemiddleware.auth_token" not in sys.modules:
-        return None
-    from glance.common import keystone_adapter
-    if cls is keystone_adapter.auth_token.AuthProtocol:
-        return keystone_adapter.AuthProtocol
-    return None
-
-
-def _keystone_next(app):
-    if "keystonemiddleware.auth_token" not in sys.modules:
-        return None
-    from keystonemiddleware import auth_token
-    if isinstance(app, auth_token.BaseAuthProtocol):
-        return getattr(app, "_app", None)
-    return None
+ADOPTED = {cors.CORS: CORS,
+           http_proxy_to_wsgi.HTTPProxyToWSGI: HTTPProxyToWSGI}

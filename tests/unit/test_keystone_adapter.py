@@ -5,8 +5,8 @@ import webob
 import webob.exc
 from keystonemiddleware import auth_token
 
+from glance.common import filter_adoption
 from glance.common import keystone_adapter
-from glance.common import oslo_middleware_adapter
 
 KEYSTONE = "http://keystone.example:5000"
 
@@ -33,7 +33,7 @@ def _filter(app, adopted, delay=True):
         "delay_auth_decision": str(delay).lower(),
         "www_authenticate_uri": KEYSTONE})
     if adopted:
-        assert oslo_middleware_adapter.adopt_filters(middleware) == 1
+        assert filter_adoption.adopt_filters(middleware) == 1
         assert type(middleware) is keystone_adapter.AuthProtocol
     return middleware
 
@@ -99,12 +99,12 @@ def test_spoofed_identity_headers_are_removed():
 def test_the_walk_goes_on_past_authtoken_and_leaves_subclasses():
     inner = _filter(_app(), adopted=False)
     outer = _filter(inner, adopted=False)
-    assert oslo_middleware_adapter.adopt_filters(outer) == 2
+    assert filter_adoption.adopt_filters(outer) == 2
 
     class Custom(auth_token.AuthProtocol):
         pass
     custom = Custom(_app(), {"www_authenticate_uri": KEYSTONE})
-    assert oslo_middleware_adapter.adopt_filters(custom) == 0
+    assert filter_adoption.adopt_filters(custom) == 0
     assert type(custom) is Custom
 
 

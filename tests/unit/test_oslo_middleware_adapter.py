@@ -13,6 +13,7 @@ from oslo_middleware import healthcheck
 from oslo_middleware import http_proxy_to_wsgi
 
 from glance.common import config
+from glance.common import filter_adoption
 from glance.common import oslo_middleware_adapter as adapter
 
 
@@ -222,7 +223,7 @@ def test_adoption_gives_oslo_filters_the_pass_through():
         http_proxy_to_wsgi.HTTPProxyToWSGI.factory(None)(_Layer(
             _OsloSubclass.factory(None, allowed_origin=ORIGIN)(app)))))
     expected = _answer(chain, "/v2/images", method="HEAD")
-    assert adapter.adopt_filters(chain) == 2
+    assert filter_adoption.adopt_filters(chain) == 2
     assert type(chain) is adapter.CORS
     assert type(chain.application.application) is adapter.HTTPProxyToWSGI
     assert type(chain.application.application.application.application) \
