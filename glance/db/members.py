@@ -87,38 +87,44 @@ def image_member_create(image_id, member, status="pending",
             "updated_at": now, "deleted": False, "deleted_at": None}
 
 
+_FIELDS = ("id", "image_id", "member", "status", "can_share", "created_at",
+           "updated_at", "deleted", "deleted_at")
+_CRITERIA = ("image_id", "member", "status")
+# one statement per set of criteria given, read past Core: a member's GET
+# of a shared image asks (image_id, member) every time, and the members
+# API asks the rest (the ORM query cost a member's GET more than the
+# image's own read)
+_FINDS = {}
+
+
+def _find(criteria):
+    read = _FINDS.get(criteria)
+    if read is None:
+        image = models.Image.__table__
+        query = (sa.select(*(MEMBER.c[name] for name in _FIELDS))
+                 .join(image, image.c.id == MEMBER.c.image_id)
+                 .where(common.live(MEMBER.c), common.live(image.c),
+                        *(MEMBER.c[name] == sa.bindparam(name)
+                          for name in criteria))
+                 .order_by(MEMBER.c.created_at, MEMBER.c.id))
+        read = _FINDS[criteria] = direct_read.DirectRead(query)
+    return read
+
+
 def image_member_find(image_id=None, member=None, status=None):
     """Live memberships of live images matching the given criteria."""
-    query = (sa.select(Member)
-             .join(models.Image, models.Image.id == Member.image_id)
-             .where(common.live(Member), common.live(models.Image))
-             .order_by(Member.created_at, Member.id))
-    if image_id is not None:
-        query = query.where(Member.image_id == image_id)
-    if member is not None:
-        query = query.where(Member.member == member)
-    if status is not None:
-        query = query.where(Member.status == status)
-    with db_session.reader() as session:
-        return [_member_dict(row) for row in session.scalars(query)]
-
-
-# who may see a shared image: asked on every GET of one by a member, so
-# read past Core (the ORM query of ``image_member_find`` cost a member's
-# GET more than the image's own read)
-_IS_MEMBER = direct_read.DirectRead(
-    sa.select(MEMBER.c.id)
-    .join(models.Image.__table__,
-          models.Image.__table__.c.id == MEMBER.c.image_id)
-    .where(MEMBER.c.image_id == sa.bindparam("image_id"),
-           MEMBER.c.member == sa.bindparam("member"),
-           common.live(MEMBER.c), common.live(models.Image.__table__.c)))
+    given = {name: value for name, value in zip(
+        _CRITERIA, (image_id, member, status), strict=True)
+        if value is not None}
+    rows = _find(tuple(given)).all(given)
+    return [dict(zip(_FIELDS, row, strict=True)) for row in rows]
 
 
 def image_member_exists(image_id, member):
     """Whether ``member`` holds a live membership (any status) of the
     live image ``image_id``."""
-    return bool(_IS_MEMBER.all({"image_id": image_id, "member": member}))
+    return bool(_find(("image_id", "member")).all(
+        {"image_id": image_id, "member": member}))
 
 
 def image_member_update(member_id, values):
