@@ -136,3 +136,19 @@ def test_the_request_keeps_one_headers_view():
     assert type(request.headers) is keystone_adapter._Headers
     assert request.headers is request.headers
     assert request.user_token == "t"
+
+
+def test_forged_identity_headers_go_as_keystonemiddleware_removes_them():
+    from keystonemiddleware.auth_token import _request
+    names = list(_request._AuthTokenRequest._all_auth_headers(
+        _request._AuthTokenRequest))
+    assert len(names) > 20
+    environ = {"HTTP_" + n.upper().replace("-", "_"): "forged"
+               for n in names}
+    environ.update(HTTP_X_AUTH_TOKEN="t", HTTP_ACCEPT="*/*",
+                   CONTENT_TYPE="text/plain")
+    theirs, ours = dict(environ), dict(environ)
+    _request._AuthTokenRequest(theirs).remove_auth_headers()
+    keystone_adapter._Request(ours).remove_auth_headers()
+    assert ours == theirs
+    assert set(ours) == {"HTTP_X_AUTH_TOKEN", "HTTP_ACCEPT", "CONTENT_TYPE"}
