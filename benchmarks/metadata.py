@@ -4,10 +4,12 @@ Starts ``glance-api`` (2 workers, SQLite, trusted identity headers) on a
 free port, seeds 2,000 images with 3 custom properties and 2 tags each,
 then drives it with keep-alive clients and prints requests/s, p50/p99 and
 the server's CPU per request; then the latency of a 1,000-image page
-with a single client. Run: ``python -m benchmarks metadata``;
-``--backend mysql`` (or ``postgresql``) runs the same on a new database
-of the local test server (the unit tests' servers and URLs), migrated
-first and dropped at the end.
+with a single client; with ``wrk``, also the GET of the first image by
+a project it is shared with (a membership check per GET).
+Run: ``python -m benchmarks metadata``; ``--backend mysql`` (or
+``postgresql``) runs the same on a new database of the local test server
+(the unit tests' servers and URLs), migrated first and dropped at the
+end.
 """
 import argparse
 import contextlib
@@ -51,6 +53,22 @@ def analyze(url):
         scale.analyze(engine, scale.IMAGE_TABLES)
     finally:
         engine.dispose()
+
+
+# a project the first image is shared with: its GETs check the membership
+MEMBER_HEADERS = dict(HEADERS, **{"X-Project-Id": "bench-member",
+                                  "X-User-Id": "bench-member-user",
+                                  "X-Roles": "member,reader"})
+
+
+def share(url, image_id):
+    """Share the (``shared``, as created) image with MEMBER_HEADERS'
+    project."""
+    import requests
+    resp = requests.post(url + "/v2/images/%s/members" % image_id,
+                         json={"member": MEMBER_HEADERS["X-Project-Id"]},
+                         headers=HEADERS, timeout=30)
+    assert resp.status_code == 200, resp.text
 
 
 def first_image_id(url):
@@ -125,6 +143,7 @@ def main(argv=None):
             seed(server.url, args.images)
             analyze(url)
             image_id = first_image_id(server.url)
+            share(server.url, image_id)
             runs = [run_once(server, image_id, args.quick, r * 10 ** 6)
                     for r in range(args.runs)]
             wrk_lines = run_wrk(server, image_id, args.runs)
@@ -156,13 +175,14 @@ def run_wrk(server, image_id, runs):
     lines = []
     get = "/v2/images/" + image_id
     # the issue's two loads: 16 keep-alive clients, and 64 for GET
-    for name, path, clients in (("GET one image", get, 16),
-                                ("GET one image, 64 clients", get, 64),
-                                ("list limit=25", "/v2/images?limit=25",
-                                 16)):
+    for name, path, clients, headers in (
+            ("GET one image", get, 16, HEADERS),
+            ("GET one image, 64 clients", get, 64, HEADERS),
+            ("GET it as a member", get, 16, MEMBER_HEADERS),
+            ("list limit=25", "/v2/images?limit=25", 16, HEADERS)):
         rates = []
         for _r in range(runs):
-            line, rate = wrk.run(name, server.url, path, HEADERS,
+            line, rate = wrk.run(name, server.url, path, headers,
                                  connections=clients, pid=server.pid)
             lines.append(line)
             rates.append(rate)
