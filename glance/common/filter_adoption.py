@@ -21,7 +21,7 @@ def adopt_filters(app, depth=32):
     table = _table()
     for _layer in range(depth):
         ours = table.get(type(app))
-        if ours is not None:
+        if ours is not None and _may_adopt(ours, app):
             app.__class__ = ours
             adopted += 1
         app = getattr(app, "application", None) or getattr(app, "_app",
@@ -29,6 +29,13 @@ def adopt_filters(app, depth=32):
         if app is None:
             break
     return adopted
+
+
+def _may_adopt(ours, app):
+    """Ours may say no (keystone_adapter: a keystonemiddleware without
+    the parts it relies on)."""
+    check = getattr(ours, "adoptable", None)
+    return check is None or check(app)
 
 
 def _table():

@@ -152,3 +152,24 @@ def test_forged_identity_headers_go_as_keystonemiddleware_removes_them():
     keystone_adapter._Request(ours).remove_auth_headers()
     assert ours == theirs
     assert set(ours) == {"HTTP_X_AUTH_TOKEN", "HTTP_ACCEPT", "CONTENT_TYPE"}
+
+
+def test_keystonemiddleware_has_what_the_adapter_relies_on():
+    # fails when an upgrade drops one: the filter is then left as it is
+    assert keystone_adapter.missing_internals() == []
+
+
+def test_without_those_parts_the_filter_is_left_as_it_is(monkeypatch):
+    monkeypatch.setattr(keystone_adapter, "missing_internals",
+                        lambda: ["_AuthTokenRequest._all_auth_headers"])
+    middleware = _filter(_app(), adopted=False)
+    assert filter_adoption.adopt_filters(middleware) == 0
+    assert type(middleware) is auth_token.AuthProtocol
+    resp = webob.Request.blank("/").get_response(middleware)
+    assert resp.status_int == 200
+
+
+def test_a_filter_without_its_app_attribute_is_left_as_it_is():
+    middleware = _filter(_app(), adopted=False)
+    del middleware._app
+    assert not keystone_adapter.adoptable(middleware)
