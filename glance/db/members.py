@@ -18,11 +18,13 @@ STATUSES = ("pending", "accepted", "rejected")
 _UPDATABLE = frozenset(("status", "can_share"))
 
 
+# a membership's dict: these keys, in this order
+_FIELDS = ("id", "image_id", "member", "status", "can_share", "created_at",
+           "updated_at", "deleted", "deleted_at")
+
+
 def _member_dict(row):
-    return {"id": row.id, "image_id": row.image_id, "member": row.member,
-            "status": row.status, "can_share": row.can_share,
-            "created_at": row.created_at, "updated_at": row.updated_at,
-            "deleted": row.deleted, "deleted_at": row.deleted_at}
+    return {name: getattr(row, name) for name in _FIELDS}
 
 
 def _check_status(status):
@@ -87,8 +89,6 @@ def image_member_create(image_id, member, status="pending",
             "updated_at": now, "deleted": False, "deleted_at": None}
 
 
-_FIELDS = ("id", "image_id", "member", "status", "can_share", "created_at",
-           "updated_at", "deleted", "deleted_at")
 _CRITERIA = ("image_id", "member", "status")
 # one statement per set of criteria given, read past Core: a member's GET
 # of a shared image asks (image_id, member) every time, and the members
