@@ -35,7 +35,10 @@ Sorting: ``sort_key`` lists keys (default ``created_at``), ``sort_dir`` is
 one direction for all or one per key (default 'desc'); ``created_at`` and
 ``id`` are appended as tie-breakers so marker pages are stable. NULL sorts
 below every value on every backend.
+
+``shared_reads()``: the hot reads in the block share one connection.
 """
+from glance.db.direct_read import shared_reads
 from glance.db.image_query import image_get_all
 from glance.db.images import (
     image_count, image_count_for_owner, image_create, image_destroy,
@@ -62,7 +65,7 @@ __all__ = [
     "image_member_create", "image_member_delete", "image_member_exists",
     "image_member_find", "image_member_update", "image_tag_create",
     "image_tag_delete", "image_tag_get_all", "image_tag_set_all",
-    "image_update",
+    "image_update", "shared_reads",
     "task_create", "task_delete", "task_get", "task_get_all", "task_update",
     "tasks_delete_expired", "tasks_get_by_image", "user_get_storage_usage",
 ]

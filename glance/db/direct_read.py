@@ -21,8 +21,14 @@ While anything listens to the engine's cursor events (SQL tracing, the
 statement counters of the tests), reads take the Core path so the
 listeners see them (:func:`usable`). So does every read on a SQLAlchemy
 without the private parts a plan uses (:func:`missing_internals`).
+
+Inside :func:`shared_reads` the direct reads of a green thread share the
+connection the first of them checked out (one snapshot on MySQL, one
+return to the pool and its ROLLBACK): what a GET of a shared image by a
+member reads, the image and the membership.
 """
 import contextlib
+import contextvars
 import weakref
 
 from sqlalchemy import exc as sa_exc
@@ -170,8 +176,49 @@ class DirectRead:
             with db_session.connection(write=False,
                                        one_statement=True) as conn:
                 return conn.execute(self.statement, values).all()
+        shared = _SHARED.get()
+        if shared is not None:
+            with db_session.translated_errors():
+                return shared.reader(engine).all(self, values)
         with reading(engine) as reader:
             return reader.all(self, values)
+
+
+_SHARED = contextvars.ContextVar("glance_shared_reads", default=None)
+
+
+class _SharedReads:
+    """The connection the direct reads of a :func:`shared_reads` block
+    share, checked out by the first of them."""
+
+    def __init__(self):
+        self.stack = contextlib.ExitStack()
+        self.engine = None
+        self._reader = None
+
+    def reader(self, engine):
+        if self._reader is None or self.engine is not engine:
+            self.stack.close()    # (the engine was configured anew)
+            self._reader = self.stack.enter_context(reading(engine))
+            self.engine = engine
+        return self._reader
+
+
+@contextlib.contextmanager
+def shared_reads():
+    """The direct reads in the block (in this green thread) run on one
+    pooled connection, returned when the block ends; nested blocks use
+    the outer one's."""
+    if _SHARED.get() is not None:
+        yield
+        return
+    shared = _SharedReads()
+    token = _SHARED.set(shared)
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+        shared.stack.close()
 
 
 class _Reader:

@@ -20,11 +20,15 @@ def is_visible(context, image):
 
 def find_image(context, image_id, not_found_msg=None):
     """The image if ``context`` may see it, else ImageNotFound (404)."""
-    try:
-        image = db.image_get(image_id)
-    except (exception.NotFound, exception.Invalid):
-        image = None  # an id the database cannot even hold
-    if image is None or not is_visible(context, image):
+    # the image and, for a caller it is shared with, the membership: one
+    # connection (on MySQL one snapshot, one ROLLBACK)
+    with db.shared_reads():
+        try:
+            image = db.image_get(image_id)
+        except (exception.NotFound, exception.Invalid):
+            image = None  # an id the database cannot even hold
+        visible = image is not None and is_visible(context, image)
+    if not visible:
         if not_found_msg:
             raise exception.ImageNotFound(not_found_msg % image_id)
         raise exception.ImageNotFound(image_id=image_id)
