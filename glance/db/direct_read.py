@@ -208,7 +208,9 @@ class _SharedReads:
 def shared_reads():
     """The direct reads in the block (in this green thread) run on one
     pooled connection, returned when the block ends; nested blocks use
-    the outer one's."""
+    the outer one's. Keep writes and other Core work out of the block: a
+    green thread waiting for a second connection while it holds one could
+    leave the pool with none to hand out under load."""
     if _SHARED.get() is not None:
         yield
         return
