@@ -115,9 +115,7 @@ _DIRECT_CHILDREN = {}
 # index, up to eq_range_index_dive_limit (200) ids: for a page of 25 its
 # optimizer took 0.8 ms (three tables, 32 ids) of the 1.2-1.5 ms the
 # statement cost at 100k images. The index statistics give the same plan
-# (one range per id on the image_id index). Not for the pages: without
-# the dives 29 of the 31 plans of the scale benchmark's list statements
-# changed, some ten times slower.
+# (one range per id on the image_id index).
 _CHILDREN_ON_MARIADB = "eq_range_index_dive_limit=1"
 
 
