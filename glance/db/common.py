@@ -111,12 +111,6 @@ _CHILDREN_OF = _children(
 # expanding IN list would make Core compile the statement per execution
 MAX_DIRECT_CHILDREN = 1024
 _DIRECT_CHILDREN = {}
-# MariaDB estimates the rows of each id of an IN list by a dive into the
-# index, up to eq_range_index_dive_limit (200) ids: for a page of 25 its
-# optimizer took 0.8 ms (three tables, 32 ids) of the 1.2-1.5 ms the
-# statement cost at 100k images. The index statistics give the same plan
-# (one range per id on the image_id index).
-_CHILDREN_ON_MARIADB = "eq_range_index_dive_limit=1"
 
 
 class _IdArray(sa.types.TypeDecorator):
@@ -158,8 +152,7 @@ def direct_children_read(count, dialect):
     if read is None:
         ids = [sa.bindparam("id%d" % i) for i in range(size)]
         read = _DIRECT_CHILDREN.setdefault(size, direct_read.DirectRead(
-            _children(lambda column: column.in_(ids)),
-            mariadb_settings=_CHILDREN_ON_MARIADB))
+            _children(lambda column: column.in_(ids))))
     return read, size
 
 

@@ -145,16 +145,10 @@ _IDLE = 0     # psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 
 class DirectRead:
-    """A SELECT run straight on a pooled DB-API connection.
+    """A SELECT run straight on a pooled DB-API connection."""
 
-    ``mariadb_settings`` (``"variable=value, ..."``) are set for the
-    statement alone on MariaDB (its ``SET STATEMENT ... FOR``, in the
-    same round trip); the Core path and other databases run it as it is.
-    """
-
-    def __init__(self, statement, mariadb_settings=None):
+    def __init__(self, statement):
         self.statement = statement
-        self.mariadb_settings = mariadb_settings
         self._plans = weakref.WeakKeyDictionary()
 
     def plan(self, dialect):
@@ -162,10 +156,6 @@ class DirectRead:
         plan = self._plans.get(dialect)
         if plan is None:
             plan = _Plan.of(self.statement, dialect) or _CORE_ONLY
-            if plan is not _CORE_ONLY and self.mariadb_settings and \
-                    getattr(dialect, "is_mariadb", False):
-                plan.sql = "SET STATEMENT %s FOR %s" % (
-                    self.mariadb_settings, plan.sql)
             self._plans[dialect] = plan
         return None if plan is _CORE_ONLY else plan
 

@@ -378,24 +378,6 @@ def test_children_read_of_any_count(db, count):
     assert len(rows) == 4 * count   # each child once, padding or not
 
 
-def test_mariadb_settings_hold_for_the_statement_alone(db):
-    dialect = db_session.get_engine().dialect
-    limit = sa.literal_column("@@eq_range_index_dive_limit")
-    read = direct_read.DirectRead(sa.select(limit),
-                                  mariadb_settings="eq_range_index_dive_limit=7")
-    children, _size = common.direct_children_read(5, dialect)
-    if dialect.name != "mysql":
-        # the statements as they are elsewhere
-        assert "SET STATEMENT" not in children.plan(dialect).sql
-        assert "SET STATEMENT" not in read.plan(dialect).sql
-        return
-    assert children.plan(dialect).sql.startswith(
-        "SET STATEMENT eq_range_index_dive_limit=1 FOR SELECT")
-    assert [tuple(r) for r in read.all({})] == [(7,)]
-    session_value = direct_read.DirectRead(sa.select(limit))
-    assert [tuple(r) for r in session_value.all({})] != [(7,)]
-
-
 def test_statements_core_compiles_per_execution_run_through_core(db):
     table = common.IMAGE
     listed = direct_read.DirectRead(
