@@ -5,16 +5,20 @@ free port, seeds 2,000 images with 3 custom properties and 2 tags each,
 then drives it with keep-alive clients and prints requests/s, p50/p99 and
 the server's CPU per request; then the latency of a 1,000-image page
 with a single client; with ``wrk``, also the GET of the first image by
-a project it is shared with (a membership check per GET).
-Run: ``python -m benchmarks metadata``; ``--backend mysql`` (or
-``postgresql``) runs the same on a new database of the local test server
-(the unit tests' servers and URLs), migrated first and dropped at the
-end.
+a project it is shared with (a membership check per GET); last, the
+application's own CPU per GET and per list page, in-process with no HTTP
+(``benchmarks/appcost.py``), beside which the server's CPU per request
+shows what the HTTP layer costs. Run: ``python -m benchmarks metadata``;
+``--backend mysql`` (or ``postgresql``) runs the same on a new database
+of the local test server (the unit tests' servers and URLs), migrated
+first and dropped at the end.
 """
 import argparse
 import contextlib
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 
 from benchmarks import loadgen
@@ -147,6 +151,7 @@ def main(argv=None):
             runs = [run_once(server, image_id, args.quick, r * 10 ** 6)
                     for r in range(args.runs)]
             wrk_lines = run_wrk(server, image_id, args.runs)
+            wrk_lines += app_costs(server, image_id)
     report(runs)
     for line in wrk_lines:
         print("  " + line)
@@ -188,6 +193,25 @@ def run_wrk(server, image_id, runs):
             rates.append(rate)
         lines.append("=> %-26s median %.1f req/s (wrk)"
                      % (name, statistics.median(rates)))
+    return lines
+
+
+def app_costs(server, image_id):
+    """``benchmarks.appcost`` lines for the wrk scenarios' requests, each
+    in a process of its own on the server's configuration."""
+    lines = []
+    for path, headers in (("/v2/images/" + image_id, HEADERS),
+                          ("/v2/images/" + image_id, MEMBER_HEADERS),
+                          ("/v2/images?limit=25", HEADERS)):
+        command = [sys.executable, "-m", "benchmarks.appcost",
+                   str(server.etc_dir), path, "--count", "1000"]
+        for name, value in headers.items():
+            command += ["--header", "%s:%s" % (name, value)]
+        done = subprocess.run(command, capture_output=True, text=True,
+                              timeout=600)
+        line = (done.stdout.strip() or done.stderr.strip()[-300:])
+        who = "member" if headers is MEMBER_HEADERS else "owner"
+        lines.append("%s (%s)" % (line, who))
     return lines
 
 
