@@ -17,41 +17,28 @@ import os
 import statistics
 import sys
 import time
-import urllib.parse
 import warnings
+
+import webob
 
 ROUNDS = 5
 
 
 def environ_of(path, headers):
     """A WSGI environ for ``GET path`` with ``headers`` (name -> value)."""
-    path_info, _, query = path.partition("?")
-    environ = {
-        "REQUEST_METHOD": "GET", "SCRIPT_NAME": "",
-        "PATH_INFO": urllib.parse.unquote(path_info, encoding="latin-1"),
-        "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "9292", "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:9292",
-        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(),
-        "wsgi.errors": sys.stderr, "wsgi.multithread": True,
-        "wsgi.multiprocess": True, "wsgi.run_once": False,
-        "wsgi.version": (1, 0)}
-    for name, value in headers.items():
-        key = name.upper().replace("-", "_")
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
-        environ[key] = value
-    return environ
+    return webob.Request.blank(path, headers=headers).environ
 
 
-def call(app, path, headers):
-    """The status line and body of one GET through ``app``."""
+def call(app, environ):
+    """The status line and body of one GET through ``app`` (on a copy of
+    ``environ``: the app adds to the one it is given)."""
     status = []
 
     def start_response(line, _headers, exc_info=None):
         status.append(line)
 
-    result = app(environ_of(path, headers), start_response)
+    environ = dict(environ, **{"wsgi.input": io.BytesIO()})
+    result = app(environ, start_response)
     try:
         body = b"".join(result)
     finally:
@@ -60,13 +47,13 @@ def call(app, path, headers):
     return status[0], body
 
 
-def cpu_ms_per_call(app, path, headers, count):
+def cpu_ms_per_call(app, environ, count):
     """Median CPU ms per call of ``ROUNDS`` rounds of ``count`` calls."""
     rounds = []
     for _ in range(ROUNDS):
         start = time.process_time()
         for _ in range(count):
-            call(app, path, headers)
+            call(app, environ)
         rounds.append((time.process_time() - start) / count * 1000)
     return statistics.median(rounds)
 
@@ -84,14 +71,15 @@ def main(argv=None):
     warnings.filterwarnings("ignore")
     from glance.wsgi import loader
     app = loader.load_or_exit()
-    status, body = call(app, args.path, headers)
+    environ = environ_of(args.path, headers)
+    status, body = call(app, environ)
     if not status.startswith("2"):
         print("GET %s: %s %s" % (args.path, status, body[:200]),
               file=sys.stderr)
         return 1
     for _ in range(min(200, args.count)):   # warm the caches first
-        call(app, args.path, headers)
-    ms = cpu_ms_per_call(app, args.path, headers, args.count)
+        call(app, environ)
+    ms = cpu_ms_per_call(app, environ, args.count)
     print("app CPU %.3f ms per GET %s (in-process, no HTTP; median of %d "
           "rounds of %d)" % (ms, args.path, ROUNDS, args.count))
     return 0
