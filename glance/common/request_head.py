@@ -63,22 +63,30 @@ def parse_plain(raw_requestline, lines, message_class):
     command, path, version = words
     if version not in VERSIONS or path.startswith("//"):
         return None
-    fields = []
-    for line in lines[:-1]:
-        if _LINE_BREAKS.search(line):
-            return None
-        name, _colon, value = line.decode("iso-8859-1").partition(":")
-        lower = name.lower()
-        if lower in _ODD_NAMES or (lower == "content-type" and value.strip(
-                " \t\r\n").lower().startswith(_ODD_TYPES)):
-            return None
-        # the email package's compat32 policy: value as sent, less the
-        # whitespace after the colon and the line end
-        fields.append((name, value.lstrip(" \t").rstrip("\r\n")))
+    block = b"".join(lines[:-1])
+    if _LINE_BREAKS.search(block):
+        return None
+    text = block.decode("iso-8859-1")
+    parts = [line.partition(":") for line in text.split("\r\n")[:-1]]
+    lowered = text.lower()
+    if ("expect" in lowered or "content-type" in lowered) and any(
+            _odd(name.lower(), value) for name, _colon, value in parts):
+        return None
+    # the email package's compat32 policy: value as sent, less the
+    # whitespace after the colon (and the line end)
+    fields = [(name, value.lstrip(" \t")) for name, _colon, value in parts]
     headers = message_class()
     headers._headers = fields
     headers.set_payload("")
     return Head(requestline, command, path, version, headers)
+
+
+def _odd(lower_name, value):
+    """Whether the standard library acts on this field (see _ODD_NAMES
+    and _ODD_TYPES)."""
+    return lower_name in _ODD_NAMES or (
+        lower_name == "content-type" and value.strip(" \t\r\n").lower()
+        .startswith(_ODD_TYPES))
 
 
 class Replay:

@@ -4,6 +4,8 @@ without sockets; what a request served over a real connection leaves
 behind. The real daemon is exercised by tests/functional/test_http_framing.py
 and test_access_log.py."""
 import gc
+import io
+import random
 import socket
 import weakref
 from unittest import mock
@@ -14,6 +16,7 @@ import pytest
 
 from glance.common import connections
 from glance.common import file_body
+from glance.common import request_head
 from glance.common.worker import Worker
 
 OK_LINE = b"POST /x HTTP/1.1\r\n"
@@ -91,6 +94,39 @@ def test_transfer_encoding_needs_http_1_1():
     connections.check_framing(OK_LINE, head, "HTTP/1.1")
     with pytest.raises(connections.BadFraming, match="HTTP/1.0"):
         connections.check_framing(OK_LINE, head, "HTTP/1.0")
+
+
+def _random_head(rng):
+    """Header lines as the protocol reads them from bytes a client might
+    send, odd ones often."""
+    pieces = [b"X-A", b"Host", b"x", b":", b": ", b" ", b"\t", b"\r",
+              b"\n", b"\r\n", b"\x00", b"\xff", b"_", b"(", b"v,1",
+              b"Content-Length", b"transfer-encoding", b"5", b"chunked",
+              b"X-B :", b" X-C:", b"\tX-D:", b"X-E\t:", b"X-F:\x00"]
+    stream = b"".join(rng.choice(pieces) for _ in range(rng.randrange(12)))
+    return request_head.read_lines(io.BytesIO(
+        stream + rng.choice([b"\r\n\r\n", b"\r\n", b"\n", b""])))
+
+
+def _verdict(head, fast):
+    with mock.patch.object(connections, "_plain_fields",
+                           connections._plain_fields if fast
+                           else lambda lines: False):
+        try:
+            connections.check_framing(OK_LINE, head, "HTTP/1.1")
+        except connections.BadFraming as e:
+            return e.reason, e.status
+    return None
+
+
+def test_the_one_match_check_agrees_with_the_field_by_field_one():
+    rng = random.Random(20261206)
+    taken = 0
+    for _ in range(5000):
+        head = _random_head(rng)
+        taken += connections._plain_fields(head)
+        assert _verdict(head, fast=True) == _verdict(head, fast=False), head
+    assert taken > 100   # the one-match check was taken, and agreed
 
 
 # --- the response meter ------------------------------------------------------
