@@ -37,7 +37,8 @@ def _latin1_header_line(header):
     return ("%s: %s\r\n" % header).encode("latin-1")
 
 
-# how eventlet.wsgi encodes a header line (checked names since 0.40)
+# how eventlet.wsgi encodes a header line (its own function in recent
+# releases; the same bytes for any latin-1 header)
 _encode_header_line = getattr(eventlet.wsgi, "_encode_header_line",
                               _latin1_header_line)
 _CONTINUE_LINE = b"HTTP/1.1 100 Continue\r\n"
