@@ -184,11 +184,17 @@ def _hand_on(proto, start, result, error=None):
             raise error
         return result
 
-    proto.application = replay
+    application, proto.application = proto.application, replay
     try:
         eventlet.wsgi.HttpProtocol.handle_one_response(proto)
     finally:
-        start.forward = start.forward_write = None   # a cycle via proto
+        # the replay holds the answer, whose meter holds the protocol,
+        # and the error's traceback holds both: cycles that would wait
+        # for the garbage collector
+        proto.application = application
+        start.forward = start.forward_write = None
+        if error is not None:
+            error.__traceback__ = None   # its frames hold the protocol
 
 
 def _send(proto, status, headers, chunks):

@@ -1,6 +1,8 @@
 """glance.common.plain_exchange: the environ and the answers eventlet.wsgi
 would make, compared with eventlet.wsgi's own on real connections."""
+import gc
 import socket
+import weakref
 from unittest import mock
 
 import eventlet
@@ -222,6 +224,28 @@ def test_the_access_line_counts_the_body_sent():
                                Worker(None, APPS["json"]).dispatch,
                                REQUESTS["1.1"])
     assert _status_and_size(log.info.call_args) == ["200", str(len(BODY))]
+
+
+@pytest.mark.parametrize("app_name", sorted(APPS))
+def test_no_answer_leaves_the_protocol_in_a_cycle(app_name):
+    # what is freed here is freed by reference counting, not waiting for
+    # the garbage collector (whose collections pause the whole worker)
+    watched = []
+
+    class Watched(connections.make_protocol()):
+        def setup(self):
+            watched.append(weakref.ref(self))
+            super().setup()
+
+    app = Worker(None, APPS[app_name]).dispatch
+    gc.collect()
+    gc.disable()
+    try:
+        _exchange(Watched, app, REQUESTS["1.1"] * 2)
+        alive = [ref for ref in watched if ref() is not None]
+    finally:
+        gc.enable()
+    assert len(watched) == 1 and alive == []
 
 
 def test_header_lines_are_encoded_as_eventlet_wsgi_encodes_them():
