@@ -72,7 +72,12 @@ def sessions_on(srv, project, worker, wanted=2, tries=40):
         assert api.get("/versions").status_code == 200
         everyone.append(api)
         socks = kept_alive(api)
-        assert len(socks) == 1
+        assert len(socks) <= 1
+        if not socks:
+            # the worker was over its share (a connection its sibling,
+            # slow under load, did not accept within its turn) and ended
+            # this one after the answer to balance them: not kept alive
+            continue
         if holder_of(srv.worker_pids(), socks[0]) == worker:
             on_worker.append(api)
             if len(on_worker) >= wanted:
