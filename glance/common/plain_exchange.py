@@ -206,9 +206,10 @@ def _send(proto, status, headers, chunks):
     if proto.capitalize_response_headers:
         headers = [("-".join([part.capitalize() for part in name.split(
             "-")]), value) for name, value in headers]
+    length = sum(map(len, chunks))
     if not bodyless and "Content-Length" not in [
             name for name, _value in headers]:
-        headers.append(("Content-Length", str(sum(map(len, chunks)))))
+        headers.append(("Content-Length", str(length)))
     try:
         proto.wfile.write(_head(proto, status, headers) + b"".join(chunks))
         proto.wfile.flush()
@@ -218,7 +219,7 @@ def _send(proto, status, headers, chunks):
         proto.close_connection = 1
         proto.server.log.info(traceback.format_exc())
         return 0
-    return sum(map(len, chunks))
+    return length
 
 
 def _head(proto, status, headers):
