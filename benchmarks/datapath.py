@@ -8,21 +8,25 @@ limits
     (what a store driver's loop does); both at once in two threads
     (hashlib releases the GIL on large buffers); a plain read of the
     file; a plain ``socket.sendfile`` server over loopback to the same
-    raw-socket client the daemon is measured with (the download limit).
+    raw-socket client the daemon is measured with (the download limit);
+    a minimal upload receiver (``benchmarks/upload_floor.py``: the file
+    sent over loopback into a new file's pages, md5 and sha512 in two
+    threads, nothing else: what an upload costs at the least here).
 glance-api (2 workers, SQLite, trusted identity headers)
     upload of the file (the client sends it with sendfile), download of
-    it, each as MiB/s and as a ratio to its limit (upload: the two-thread
-    hashing limit; download: the sendfile limit), with the server's CPU
-    seconds per GiB. Each uploaded image is downloaded three times: at
-    once (from wherever the upload left it: the page cache by default)
-    against sendfile of a cached file, with the cold-read limit printed
-    beside it; from disk (dropped from the page cache first) against
-    sendfile of a copy of the bytes just written with O_DIRECT; from the
-    page cache against sendfile of a cached file; then ``--clients``
-    concurrent downloads of a ``--small-mib`` image: all must complete;
-    aggregate MiB/s and the slowest and fastest client (fairness). The
-    server's memory (RSS and PSS of the parent and its workers) is
-    printed after start-up and after each workload.
+    it, each as MiB/s and as a ratio to its limit (upload: the
+    two-thread hashing limit, and the minimal receiver; download: the
+    sendfile limit), with the server's CPU seconds per GiB. Each
+    uploaded image is downloaded three times: at once (from wherever the
+    upload left it: the page cache by default) against sendfile of a
+    cached file, with the cold-read limit printed beside it; from disk
+    (dropped from the page cache first) against sendfile of a copy of
+    the bytes just written with O_DIRECT; from the page cache against
+    sendfile of a cached file; then ``--clients`` concurrent downloads
+    of a ``--small-mib`` image: all must complete; aggregate MiB/s and
+    the slowest and fastest client (fairness). The server's memory (RSS
+    and PSS of the parent and its workers) is printed after start-up and
+    after each workload.
 Glance 33 (``--glance33``)
     then the same workloads on real Glance 33 under uWSGI (2 processes,
     file store, SQLite; ``benchmarks/datapath_glance33.py``): its MiB/s,
@@ -48,6 +52,7 @@ import urllib.parse
 from benchmarks import datapath_glance33
 from benchmarks import loadgen
 from benchmarks import memwarm
+from benchmarks import upload_floor
 from tests.functional.server import GlanceServer
 
 MiB = 1024 * 1024
@@ -268,7 +273,15 @@ def measure_limits(path, data, sendfile_url, repeat):
         rows.append((name, rates))
     rates = [size / MiB / download(sendfile_url)[0] for _ in range(repeat)]
     rows.append(("sendfile server -> client", rates))
+    rows.append(("minimal upload receiver", [
+        size / MiB / _floor_seconds(path) for _ in range(repeat)]))
     return rows
+
+
+def _floor_seconds(path):
+    """Seconds of the minimal receiver (``upload_floor``) for the file at
+    ``path``, into a file beside it (the same disk as the store)."""
+    return upload_floor.receive(path, os.path.dirname(path))[0]
 
 
 def measure_daemon(server, path, data, sendfile_url, repeat, memory):
@@ -285,16 +298,18 @@ def measure_daemon(server, path, data, sendfile_url, repeat, memory):
     server's memory after each workload."""
     size = os.path.getsize(path)
     figures = {name: _figures() for name in (
-        "up", "first", "first_cold_limit", "cold", "warm")}
+        "up", "up_floor", "first", "first_cold_limit", "cold", "warm")}
     gib = size / (1024 * MiB)
     file_path = "/v2/images/%s/file"
     for i in range(repeat):
         image_id = create_image(server.url, "big-%d" % i)
+        floor = size / MiB / _floor_seconds(path)
         limit = size / MiB / timed(hash_two_threads, data)
         before = loadgen.process_cpu_seconds(server.pid)
         seconds = upload(server.url, file_path % image_id, path, HEADERS)
-        _record(figures["up"], size / MiB / seconds, limit,
-                (loadgen.process_cpu_seconds(server.pid) - before) / gib)
+        cpu = (loadgen.process_cpu_seconds(server.pid) - before) / gib
+        _record(figures["up"], size / MiB / seconds, limit, cpu)
+        _record(figures["up_floor"], size / MiB / seconds, floor, cpu)
         memory.append(("after upload %d" % i, server_memory_mib(server)))
         # the cold limit first: measuring it does not touch the image
         cold_limit = size / MiB / cold_sendfile_seconds(data, path)
@@ -437,6 +452,13 @@ def _runs(rates):
     return " ".join("%.0f" % r for r in rates)
 
 
+def _print_floor_ratio(ratios):
+    print("  %-34s %9s %7.2f %10s   (the upload's ratio to the minimal "
+          "receiver measured just before each: [%s])" % (
+              "  upload / minimal receiver", "", _median(ratios), "",
+              " ".join("%.2f" % r for r in ratios)))
+
+
 def report(args, limits, figures, conc, memory):
     med = {name: _median(rates) for name, rates in limits}
     send_limit = med["sendfile server -> client"]
@@ -463,6 +485,8 @@ def report(args, limits, figures, conc, memory):
                   _median(f["cpu"]), _runs(f["rates"]), limit_name,
                   " ".join("%.2f" % r for r in f["ratios"]),
                   " ".join("%.2f" % c for c in f["cpu"])))
+        if key == "up":
+            _print_floor_ratio(figures["up_floor"]["ratios"])
     cold = figures["first_cold_limit"]["rates"]
     print("  %-34s %9.0f %7s %10s   [%s]  (the cold-read limit, measured "
           "before each first download: not its limit)" % (

@@ -9,8 +9,8 @@ Glance 33 under uWSGI and our ``glance-api`` (both from
 ``tools/differential/servers.py``: the same options, the same paste file
 whose ``trustedcache`` flavor trusts the identity headers) serve their
 databases, and one keep-alive client times the same
-``GET /v2/images?...`` on each: median of ``repeat`` requests, ours,
-Glance's and the ratio.
+``GET /v2/images?...`` on each, in turn (ours, Glance's, ours...):
+median of ``repeat`` requests, ours, Glance's and the ratio.
 
 The client is the standard library's ``http.client`` on one kept-alive
 connection per server: ``requests`` spent 0.8 ms of CPU of its own per
@@ -174,24 +174,41 @@ class Client:
 def time_http(client, base, who, query, repeat):
     """Median ms of ``repeat`` GETs (after ``scale.WARMUP`` of them) and
     the ids of the page."""
+    return time_alternating(client, [base], who, query, repeat)[0]
+
+
+def time_alternating(client, bases, who, query, repeat):
+    """``time_http`` on several servers at once, their requests taken in
+    turn: the machine's speed drifts over seconds (a database server's
+    background work after a bulk insert, other tenants), and a ratio of
+    medians timed one after the other measured that drift as much as the
+    servers (the same query 1.9 ms and 4.4 ms on the same server).
+    [(ms, page ids)] in the order of ``bases``."""
     project, roles = IDENTITY[who]
     headers = {"X-Identity-Status": "Confirmed", "X-Project-Id": project,
                "X-User-Id": "u-" + project, "X-Roles": roles}
     path = "/v2/images?" + query
     for _ in range(scale.WARMUP):
-        status, body = client.get(base, path, headers)
-        if status != 200:
-            raise RuntimeError("GET %s%s: %d %s" % (base, path, status,
-                                                   body[:300]))
-    samples = []
+        for base in bases:
+            _get_ok(client, base, path, headers)
+    samples = [[] for _base in bases]
+    bodies = [None] * len(bases)
     for _ in range(repeat):
-        start = time.perf_counter()
-        status, _body = client.get(base, path, headers)
-        samples.append(time.perf_counter() - start)
-        if status != 200:
-            raise RuntimeError("GET %s%s: %d" % (base, path, status))
-    return (statistics.median(samples) * 1000,
-            [image["id"] for image in json.loads(body)["images"]])
+        for i, base in enumerate(bases):
+            start = time.perf_counter()
+            bodies[i] = _get_ok(client, base, path, headers)
+            samples[i].append(time.perf_counter() - start)
+    return [(statistics.median(times) * 1000,
+             [image["id"] for image in json.loads(body)["images"]])
+            for times, body in zip(samples, bodies, strict=True)]
+
+
+def _get_ok(client, base, path, headers):
+    status, body = client.get(base, path, headers)
+    if status != 200:
+        raise RuntimeError("GET %s%s: %d %s" % (base, path, status,
+                                               body[:300]))
+    return body
 
 
 def compare(backend, n, our_url, marks, repeat, only=()):
@@ -214,9 +231,8 @@ def compare(backend, n, our_url, marks, repeat, only=()):
         for label, who, query in http_queries(n, marks):
             if only and not any(o in label for o in only):
                 continue
-            mine, page = time_http(client, ours.url, who, query, repeat)
-            theirs, gpage = time_http(client, glance.url, who, query,
-                                      repeat)
+            (mine, page), (theirs, gpage) = time_alternating(
+                client, [ours.url, glance.url], who, query, repeat)
             results[label] = (mine, theirs)
             # both list the same catalog: a different page is a finding
             # (but for Glance's NULL markers on PostgreSQL: see

@@ -38,7 +38,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+# threads: a client may hold two connections open at once
+httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 print(httpd.server_address[1], flush=True)
 httpd.serve_forever()
 '''
@@ -84,3 +85,24 @@ def test_an_error_answer_is_raised(server):
             scale_http.time_http(client, url, "admin", "bad=1", 3)
     finally:
         client.close()
+
+
+def test_several_servers_are_timed_in_turn(server):
+    # one server under two names: two connections, whose requests the
+    # server logs in the order they came
+    url, peers = server
+    other = url.replace("127.0.0.1", "localhost")
+    client = scale_http.Client()
+    try:
+        (ms1, ids1), (ms2, ids2) = scale_http.time_alternating(
+            client, [url, other], "admin", "limit=3", 4)
+    finally:
+        client.close()
+    assert ms1 > 0 and ms2 > 0
+    assert ids1 == ids2 == [scale_http.IDENTITY["admin"][0],
+                            "/v2/images?limit=3"]
+    seen = peers()[1::2]
+    assert len(seen) == 2 * (scale.WARMUP + 4)
+    first, second = seen[0], seen[1]
+    assert first != second
+    assert seen == [first, second] * (scale.WARMUP + 4)
