@@ -179,10 +179,10 @@ def time_http(client, base, who, query, repeat):
 
 def time_alternating(client, bases, who, query, repeat):
     """``time_http`` on several servers at once, their requests taken in
-    turn: the machine's speed drifts over seconds (a database server's
-    background work after a bulk insert, other tenants), and a ratio of
-    medians timed one after the other measured that drift as much as the
-    servers (the same query 1.9 ms and 4.4 ms on the same server).
+    turn, so that both medians are taken under the same conditions: on a
+    shared machine its speed drifts over seconds (the database server's
+    background work after a bulk insert, other tenants), and medians
+    timed one block after the other put that drift into the ratio.
     [(ms, page ids)] in the order of ``bases``."""
     project, roles = IDENTITY[who]
     headers = {"X-Identity-Status": "Confirmed", "X-Project-Id": project,
