@@ -87,7 +87,7 @@ def test_an_error_answer_is_raised(server):
         client.close()
 
 
-def test_several_servers_are_timed_in_turn(server):
+def test_several_servers_are_timed_in_alternating_blocks(server):
     # one server under two names: two connections, whose requests the
     # server logs in the order they came
     url, peers = server
@@ -95,14 +95,33 @@ def test_several_servers_are_timed_in_turn(server):
     client = scale_http.Client()
     try:
         (ms1, ids1), (ms2, ids2) = scale_http.time_alternating(
-            client, [url, other], "admin", "limit=3", 4)
+            client, [url, other], "admin", "limit=3", 7, block=3)
     finally:
         client.close()
     assert ms1 > 0 and ms2 > 0
     assert ids1 == ids2 == [scale_http.IDENTITY["admin"][0],
                             "/v2/images?limit=3"]
     seen = peers()[1::2]
-    assert len(seen) == 2 * (scale.WARMUP + 4)
     first, second = seen[0], seen[1]
     assert first != second
-    assert seen == [first, second] * (scale.WARMUP + 4)
+    # the warm-ups in turn, then blocks of 3, 3 and 1 timed requests,
+    # each after one untimed request, the order reversed each round
+    a, b = [first], [second]
+    expected = (a + b) * scale.WARMUP
+    expected += a * 4 + b * 4 + b * 4 + a * 4 + a * 2 + b * 2
+    assert seen == expected
+
+
+def test_by_default_each_server_gets_two_blocks(server):
+    url, peers = server
+    other = url.replace("127.0.0.1", "localhost")
+    client = scale_http.Client()
+    try:
+        scale_http.time_alternating(client, [url, other], "user",
+                                    "limit=1", 5)
+    finally:
+        client.close()
+    seen = peers()[1::2][2 * scale.WARMUP:]
+    a, b = seen[:1], seen[4:5]
+    assert a != b
+    assert seen == a * 4 + b * 4 + b * 3 + a * 3
