@@ -3,8 +3,8 @@
 The least an upload into a file store costs here, measured: a thread
 sends a file over a loopback connection (``sendfile``, as the
 benchmark's client does); the receiver reads it straight into 16 MiB
-windows of a new file's pages (``mmap``, the pages allocated up front
-with ``MADV_POPULATE_WRITE``: glance-api's default way of writing),
+windows of a new file's pages (``filewriter.MappedFile.window``: mapped,
+the pages allocated up front; glance-api's default way of writing),
 while md5 and sha512 each run in a thread of their own over the windows
 already received. No HTTP, no checks, no format inspection, no
 database: receiving, writing and hashing alone.
@@ -15,20 +15,17 @@ receives nor writes); ``benchmarks/datapath.py`` compares the daemon's
 upload with both.
 """
 import concurrent.futures
-import ctypes
 import hashlib
-import mmap
 import os
 import socket
 import tempfile
 import threading
 import time
 
+from glance.common import filewriter
+
 WINDOW = 16 * 1024 * 1024
 DEPTH = 3   # windows in turn: one being received, two being hashed
-_MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
 
 
 def receive(source_path, directory):
@@ -60,6 +57,7 @@ def _send(address, path):
 
 def _receive_hashing(conn, size, directory):
     fd, path = tempfile.mkstemp(dir=directory, prefix="upload-floor-")
+    target = filewriter.MappedFile(fd)
     hashes = (hashlib.md5(usedforsecurity=False), hashlib.sha512())
     lanes = [concurrent.futures.ThreadPoolExecutor(1) for _h in hashes]
     slots = [None] * DEPTH   # (mapping, view, futures)
@@ -70,34 +68,23 @@ def _receive_hashing(conn, size, directory):
             _free(slots[slot])
             slots[slot] = None
             length = min(WINDOW, size - received)
-            mapping, view = _window(fd, received, length)
+            mapping = target.window(received, length)
+            if mapping is None:
+                raise OSError("%s cannot be mapped" % directory)
+            view = memoryview(mapping)
+            slots[slot] = (mapping, view, [])   # unmapped if _fill fails
             _fill(conn, view)
-            slots[slot] = (mapping, view, [
-                lane.submit(h.update, view) for lane, h in
-                zip(lanes, hashes, strict=True)])
+            slots[slot][2].extend(lane.submit(h.update, view) for lane, h
+                                  in zip(lanes, hashes, strict=True))
             received += length
     finally:
         for slot in slots:
             _free(slot)
         for lane in lanes:
             lane.shutdown()
-        os.close(fd)
+        target.close()
         os.unlink(path)
     return tuple(h.hexdigest() for h in hashes)
-
-
-def _window(fd, offset, length):
-    os.ftruncate(fd, offset + length)
-    mapping = mmap.mmap(fd, length, offset=offset)
-    anchor = ctypes.c_char.from_buffer(mapping)
-    try:
-        if _libc.madvise(ctypes.addressof(anchor), length,
-                         _MADV_POPULATE_WRITE) != 0:
-            code = ctypes.get_errno()
-            raise OSError(code, os.strerror(code))
-    finally:
-        del anchor
-    return mapping, memoryview(mapping)
 
 
 def _fill(conn, view):
