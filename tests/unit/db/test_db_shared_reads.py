@@ -1,6 +1,10 @@
 """direct_read.shared_reads: the direct reads of a block share one pooled
 connection (what a member's GET of a shared image reads), on SQLite,
-PostgreSQL and MariaDB; each thread its own; errors as outside a block."""
+PostgreSQL and MariaDB; each thread its own; errors as outside a block.
+
+On SQLite the thread that keeps its reader (test_db_kept_reader) takes no
+pooled connection at all: the pool's behaviour is checked there in a
+thread that does not keep it."""
 import contextlib
 import threading
 
@@ -29,6 +33,29 @@ def checkouts():
         sa.event.remove(pool, "checkout", on_checkout)
 
 
+def through_the_pool(fn):
+    """``fn()`` where direct reads take pooled connections: on SQLite in
+    another thread than the one keeping the reader (this one, after a
+    read); its result, or its error raised here."""
+    if db_session.get_engine().dialect.name != "sqlite":
+        return fn()
+    api.image_member_exists("none", "none")   # this thread keeps the reader
+    result, errors = [], []
+
+    def run():
+        try:
+            result.append(fn())
+        except BaseException as e:   # noqa: BLE001 - raised below
+            errors.append(e)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
 def _shared_image():
     image = api.image_create({"name": "x", "owner": "owner",
                               "visibility": "shared",
@@ -39,29 +66,38 @@ def _shared_image():
 
 def test_the_reads_of_a_block_take_one_connection(db):
     image = _shared_image()
-    with checkouts() as outside:
-        alone = api.image_get(image["id"])
-        assert api.image_member_exists(image["id"], "friend")
-    with checkouts() as inside:
-        with api.shared_reads():
-            shared = api.image_get(image["id"])
+
+    def reads():
+        with checkouts() as outside:
+            alone = api.image_get(image["id"])
             assert api.image_member_exists(image["id"], "friend")
-            assert not api.image_member_exists(image["id"], "stranger")
-            with api.shared_reads():    # nested: the outer one's
-                assert api.image_get(image["id"]) == alone
-    assert shared == alone
-    assert len(outside) == 2
-    assert len(inside) == 1
+        with checkouts() as inside:
+            with api.shared_reads():
+                shared = api.image_get(image["id"])
+                assert api.image_member_exists(image["id"], "friend")
+                assert not api.image_member_exists(image["id"],
+                                                   "stranger")
+                with api.shared_reads():    # nested: the outer one's
+                    assert api.image_get(image["id"]) == alone
+        assert shared == alone
+        return len(outside), len(inside)
+
+    assert through_the_pool(reads) == (2, 1)
 
 
 def test_the_connection_goes_back_when_the_block_ends(db):
     image = _shared_image()
     pool = db_session.get_engine().pool
-    with api.shared_reads():
-        api.image_get(image["id"])
-        out_inside = pool.checkedout()
+
+    def block():
+        with api.shared_reads():
+            api.image_get(image["id"])
+            out_inside = pool.checkedout()
+        return out_inside, pool.checkedout()
+
+    out_inside, out_after = through_the_pool(block)
     assert out_inside >= 1
-    assert pool.checkedout() == out_inside - 1
+    assert out_after == out_inside - 1
 
 
 def test_a_block_with_no_read_takes_no_connection(db):
@@ -122,9 +158,13 @@ def test_find_image_reads_image_and_membership_on_one_connection(db):
         is_admin = False
         project_id = "friend"
 
-    with checkouts() as seen:
-        assert lookup.find_image(Caller(), image["id"])["id"] == image["id"]
-    assert len(seen) == 1
+    def find():
+        with checkouts() as seen:
+            found = lookup.find_image(Caller(), image["id"])
+        assert found["id"] == image["id"]
+        return len(seen)
+
+    assert through_the_pool(find) == 1
     Caller.project_id = "stranger"
     with pytest.raises(exception.ImageNotFound):
         lookup.find_image(Caller(), image["id"])
