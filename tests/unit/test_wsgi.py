@@ -384,6 +384,34 @@ def test_request_id_is_made_once_per_request():
     assert wsgi.request_id_for({}) != rid
 
 
+def test_a_new_request_id_is_a_random_version_4_uuid():
+    ids = [wsgi.new_request_id() for _ in range(200)]
+    assert len(set(ids)) == 200
+    for rid in ids:
+        assert REQUEST_ID.fullmatch(rid)
+        value = uuid.UUID(rid[len("req-"):])
+        assert value.version == 4 and value.variant == uuid.RFC_4122
+        assert str(value) == rid[len("req-"):]
+    # every one of the 122 random bits takes both values
+    bits = [uuid.UUID(rid[4:]).int for rid in ids]
+    mask = (1 << 128) - 1 ^ (0xF << 76) ^ (0x3 << 62)
+    assert all_or(bits) & mask == mask and all_and(bits) & mask == 0
+
+
+def all_or(values):
+    result = 0
+    for value in values:
+        result |= value
+    return result
+
+
+def all_and(values):
+    result = (1 << 128) - 1
+    for value in values:
+        result &= value
+    return result
+
+
 def test_the_toolkit_leaves_the_server_out():
     # the WSGI application imports this module, and must not import
     # eventlet through the server
