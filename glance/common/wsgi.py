@@ -260,12 +260,29 @@ class Router:
         # action is parsed again.
         environ.pop("routes.url", None)
         match = environ["wsgiorg.routing_args"][1]
+        if match:
+            _decode_route_args(match)
         environ["wsgiorg.routing_args"] = ((), match)
         app = match["controller"] if match else webob.exc.HTTPNotFound()
         try:
             return app(environ, start_response)
         finally:
             environ.pop(_PARSED_QUERY, None)
+
+
+def _decode_route_args(match):
+    """The route's arguments as the text the URL encodes. routes matches
+    the WSGI path, whose characters are the URL's bytes (latin-1), so a
+    percent-encoded UTF-8 tag or name came out as mojibake ('caf%C3%A9'
+    as 'cafÃ©', which Glance stores: a quirk we do not copy). The path
+    is valid UTF-8 (``check_url_encoding``), and so is each argument,
+    cut at ASCII characters."""
+    for key, value in match.items():
+        if isinstance(value, str) and not value.isascii():
+            try:
+                match[key] = value.encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                pass    # not from the path: left as routes gave it
 
 
 class JSONRequestDeserializer:

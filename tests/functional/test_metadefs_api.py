@@ -3,6 +3,7 @@ daemon: every route, visibility between projects, admin-only writes,
 protection, conflicts, paging and the schema documents."""
 import json
 import pathlib
+import urllib.parse
 import uuid
 
 import pytest
@@ -383,3 +384,16 @@ def test_bad_input_is_refused_with_4xx(admin, space):
         resp = admin.post(NS, data=raw,
                           headers={"Content-Type": "application/json"})
         assert resp.status_code == 400, (raw, resp.text)
+
+
+def test_a_name_beyond_ascii_is_found_through_its_url(admin):
+    # the path's percent-encoded UTF-8 is the name, not its latin-1
+    # reading (Glance's, which finds nothing)
+    name = unique("\u540d\u524d")
+    create(admin, {"namespace": name, "visibility": "public"})
+    path = NS + "/" + urllib.parse.quote(name)
+    assert ok(admin.get(path))["namespace"] == name
+    ok(admin.post(path + "/tags/caf%C3%A9"), 201)
+    assert [t["name"] for t in ok(admin.get(path + "/tags"))["tags"]] == [
+        "caf\u00e9"]
+    ok(admin.delete(path), 204)

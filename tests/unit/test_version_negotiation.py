@@ -53,6 +53,34 @@ def test_media_type_version():
     assert resp.status_int == 300
 
 
+def test_the_media_type_with_the_json_suffix_names_its_version():
+    # Glance answers the version list (a quirk we do not copy)
+    resp = call("/images", Accept="application/vnd.openstack.images-v2+json")
+    assert resp.status_int == 200
+    assert resp.json == {"path": "/v2/images", "version": "2.0"}
+    resp = call("/images",
+                Accept="application/vnd.openstack.images-v2.3+json")
+    assert resp.json == {"path": "/v2/images", "version": "2.3"}
+    for accept in ("application/vnd.openstack.images-v2+xml",
+                   "application/vnd.openstack.images-v2+json+json",
+                   "application/vnd.openstack.images-v1+json"):
+        assert call("/images", Accept=accept).status_int == 300
+    assert call("/v2+json/images").status_int == 300   # not in a URL
+
+
+@pytest.mark.parametrize("prefix", ["/v2", "/v2.1", "/v2.18"])
+def test_a_url_version_beside_the_media_types_is_dropped(prefix):
+    # Glance routes /v2/v2/images: 404 (a quirk we do not copy)
+    resp = call(prefix + "/images",
+                Accept="application/vnd.openstack.images-v2.2")
+    assert resp.json == {"path": "/v2/images", "version": "2.2"}
+
+
+def test_an_unknown_url_version_beside_the_media_type_stays_in_the_path():
+    resp = call("/v3/images", Accept="application/vnd.openstack.images-v2")
+    assert resp.json["path"] == "/v2/v3/images"
+
+
 def test_version_documents_have_no_request_id():
     # as Glance: only the context middleware (further down) sets it
     for path in ("/", "/versions", "/bogus"):

@@ -3,6 +3,13 @@
 ``/v2.N/...`` and ``Accept: application/vnd.openstack.images-v2.N`` are both
 rewritten to ``/v2/...``; anything that names no known version gets the
 version list with 300, ``/versions`` gets it with 200.
+
+Two quirks of Glance's are not copied: the media type with the ``+json``
+suffix (``...images-v2+json``) names version 2, where Glance matched
+``v2+json`` as a whole and answered the version list; and a URL that
+names a known version as well as the media type is served at the media
+type's version, where Glance prefixed it to the URL's (``/v2/v2/images``,
+404).
 """
 import re
 
@@ -15,11 +22,14 @@ LOG = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/vnd.openstack.images-"
 _VERSION_RE = re.compile(r"^v(\d+)(?:\.(\d+))?$")
+_MEDIA_VERSION_RE = re.compile(r"^v(\d+)(?:\.(\d+))?(?:\+json)?$")
 
 
-def parse_version(token):
-    """(major, minor) of 'v2' / 'v2.3', or None when not a known version."""
-    match = _VERSION_RE.match(token or "")
+def parse_version(token, media_type=False):
+    """(major, minor) of 'v2' / 'v2.3' (after the media type, also with
+    '+json'), or None when not a known version."""
+    pattern = _MEDIA_VERSION_RE if media_type else _VERSION_RE
+    match = pattern.match(token or "")
     if not match:
         return None
     major = int(match.group(1))
@@ -54,7 +64,10 @@ class VersionNegotiationFilter(wsgi.Middleware):
             return self.versions_app.index(req, explicit=explicit)
         accept = media_type_accept(req)
         if accept.startswith(MEDIA_TYPE):
-            version = parse_version(accept[len(MEDIA_TYPE):])
+            version = parse_version(accept[len(MEDIA_TYPE):],
+                                    media_type=True)
+            if version is not None and parse_version(first) is not None:
+                path = path[len(first) + 1:]   # served at the media type's
         else:
             version = parse_version(first)
             if version is not None:
