@@ -3,11 +3,9 @@
 the same, other threads and snapshots on pooled connections, and the
 connection given back when the engine is disposed, dropped in a fork."""
 import contextlib
-import multiprocessing
 import os
 import sqlite3
 import threading
-import traceback
 
 import pytest
 import sqlalchemy as sa
@@ -16,9 +14,7 @@ from glance.db import api
 from glance.db import direct_read
 from glance.db import migration
 from glance.db import session as db_session
-
-FORK = multiprocessing.get_context("fork")
-
+from tests.unit.db import forked
 
 @pytest.fixture
 def sqlite_path(tmp_path):
@@ -153,10 +149,7 @@ def test_a_forked_child_reads_on_a_connection_of_its_own(sqlite_path):
     image = api.image_create({"name": "x"})
     api.image_get(image["id"])
     parent_engine = db_session.get_engine()
-    child = FORK.Process(target=_exit_with,
-                         args=(_child_reads, id(parent_engine),
-                               image["id"]))
-    child.start()
+    child = forked.in_child(_child_reads, id(parent_engine), image["id"])
     child.join(30)
     assert child.exitcode == 0
     assert db_session.get_engine() is parent_engine
@@ -175,12 +168,3 @@ def _child_reads(parent_engine_id, image_id):
     if pids != {os.getpid()}:
         return 3     # the parent's reader was not forgotten
     return 0
-
-
-def _exit_with(target, *args):
-    try:
-        code = target(*args)
-    except BaseException:
-        traceback.print_exc()
-        code = 99
-    os._exit(code or 0)

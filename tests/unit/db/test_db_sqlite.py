@@ -3,8 +3,6 @@
 These tests use their own database files, not the ``db`` fixture.
 """
 import datetime
-import multiprocessing
-import os
 import traceback
 
 import pytest
@@ -15,8 +13,8 @@ from glance.common import exception
 from glance.db import api
 from glance.db import migration
 from glance.db import session as db_session
+from tests.unit.db import forked
 
-FORK = multiprocessing.get_context("fork")
 
 
 @pytest.fixture
@@ -119,22 +117,6 @@ def test_in_memory_database():
         db_session.configure(None)
 
 
-def _in_child(target, *args):
-    """Run ``target(*args)`` in a forked child; its exit code."""
-    process = FORK.Process(target=_exit_with, args=(target,) + args)
-    process.start()
-    return process
-
-
-def _exit_with(target, *args):
-    try:
-        code = target(*args)
-    except BaseException:
-        traceback.print_exc()
-        code = 99
-    os._exit(code or 0)
-
-
 def _child_checks_engine(parent_engine_id):
     if db_session._ENGINE is not None:
         return 1
@@ -148,7 +130,7 @@ def _child_checks_engine(parent_engine_id):
 def test_engine_is_recreated_after_fork(sqlite_url):
     parent = db_session.get_engine()
     api.image_create({"name": "from-parent"})
-    child = _in_child(_child_checks_engine, id(parent))
+    child = forked.in_child(_child_checks_engine, id(parent))
     child.join(30)
     assert child.exitcode == 0
     assert db_session.get_engine() is parent
@@ -176,8 +158,8 @@ def _create_and_delete(barrier, worker, count):
 
 def test_concurrent_writer_processes(sqlite_url):
     workers, count = 4, 50
-    barrier = FORK.Barrier(workers)
-    children = [_in_child(_create_and_delete, barrier, n, count)
+    barrier = forked.FORK.Barrier(workers)
+    children = [forked.in_child(_create_and_delete, barrier, n, count)
                 for n in range(workers)]
     for child in children:
         child.join(120)
@@ -198,8 +180,8 @@ def _migrate(barrier, url):
 
 def test_concurrent_ensure_schema(fresh_sqlite_url):
     workers = 4
-    barrier = FORK.Barrier(workers)
-    children = [_in_child(_migrate, barrier, fresh_sqlite_url)
+    barrier = forked.FORK.Barrier(workers)
+    children = [forked.in_child(_migrate, barrier, fresh_sqlite_url)
                 for _ in range(workers)]
     for child in children:
         child.join(60)
