@@ -31,8 +31,8 @@ On SQLite the reads of one thread keep their connection
 (:func:`_kept_reader`): the pool's checkout and return cost a GET of one
 image a tenth of a worker's CPU (2 workers, 64 ``wrk`` clients, served
 in turn: 0.50-0.56 ms a GET through the pool, 0.45-0.48 kept), and a
-SQLite connection has
-nothing a return to the pool would refresh (no server, no idle timeout).
+SQLite connection has nothing a return to the pool would refresh (no
+server, no idle timeout).
 """
 import contextlib
 import contextvars
