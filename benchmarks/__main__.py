@@ -3,7 +3,7 @@ import importlib
 import sys
 
 NAMES = ("metadata", "datapath", "cachepath", "notifications", "scale",
-         "nodes")
+         "nodes", "versus")
 
 
 def main():
