@@ -23,9 +23,7 @@ Run: ``python -m benchmarks versus REV [--path get|list] [--clients 64]
 """
 import argparse
 import contextlib
-import json
 import pathlib
-import re
 import statistics
 import subprocess
 import tarfile
@@ -34,9 +32,6 @@ import tempfile
 from benchmarks import metadata
 from benchmarks import wrk
 from tests.functional.server import GlanceServer, REPO_ROOT
-
-HEADERS = {"X-Identity-Status": "Confirmed", "X-Project-Id": "bench",
-           "X-User-Id": "bench-user", "X-Roles": "admin,member,reader"}
 
 SHIM = '''\
 """Import the top-level package glance from %(tree)r (benchmarks.versus)."""
@@ -87,26 +82,24 @@ def orders(rounds):
 
 
 def rev_label(rev):
-    """``rev`` and its abbreviated commit."""
-    out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse",
-                          "--short", rev], capture_output=True, text=True,
-                         check=True)
-    return "%s (%s)" % (rev, out.stdout.strip())
+    """``rev``, with its abbreviated commit when it names it otherwise."""
+    commit = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse",
+                             "--short", rev], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    return rev if commit.startswith(rev) else "%s (%s)" % (rev, commit)
 
 
 LIST_IMAGES = 100
 
 
 def _path(server, kind):
+    """The path timed on ``server``: its one image, or a page of 25 of
+    ``LIST_IMAGES``."""
     if kind == "list":
         metadata.seed(server.url, LIST_IMAGES)
         return "/v2/images?limit=25"
-    resp = server.request("POST", "/v2/images",
-                          data=json.dumps({"name": "versus"}),
-                          headers=dict(HEADERS, **{
-                              "Content-Type": "application/json"}))
-    resp.raise_for_status()
-    return "/v2/images/" + resp.json()["id"]
+    metadata.seed(server.url, 1)
+    return "/v2/images/" + metadata.first_image_id(server.url)
 
 
 def run(make_servers, labels, kind, clients, seconds, rounds):
@@ -123,11 +116,12 @@ def run(make_servers, labels, kind, clients, seconds, rounds):
             servers = [stack.enter_context(server)
                        for server in make_servers(number)]
             paths = [_path(server, kind) for server in servers]
+            headers = metadata.HEADERS
             for server, path in zip(servers, paths, strict=True):
-                wrk.run("warm-up", server.url, path, HEADERS, clients, 2)
+                wrk.run("warm-up", server.url, path, headers, clients, 2)
             for i in order:
                 line, rates[i] = wrk.run(labels[i], servers[i].url,
-                                         paths[i], HEADERS, clients,
+                                         paths[i], headers, clients,
                                          seconds, pid=servers[i].pid)
                 print("  " + line)
         ratios.append(rates[0] / rates[1])
@@ -148,7 +142,7 @@ def main(argv=None):
         print("wrk is not installed (apt-get install wrk)")
         return 1
     labels = ["HEAD" if _is_clean() else "working tree",
-              re.sub(r"\s+", " ", rev_label(args.rev))]
+              rev_label(args.rev)]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         tree = export(args.rev, tmp / "tree")
