@@ -30,6 +30,7 @@ from sqlalchemy import pool as sa_pool
 from glance.common import config
 from glance.common import exception
 from glance.common import process
+from glance.db import mariadb_session
 from glance.db import mysql_decoders
 from glance.db import mysql_results
 from glance.db import pools
@@ -190,6 +191,8 @@ def _create_engine(url):
     if pymysql:
         from glance.db import mysql_tls     # PyMySQL is an extra
         event.listen(engine, "do_connect", mysql_tls.connect)
+    if url.get_backend_name() == "mysql":
+        event.listen(engine, "connect", mariadb_session.on_connect)
     event.listen(engine, "connect", _note_use)
     event.listen(engine, "checkin", _note_use)
     event.listen(engine, "checkout", functools.partial(_ping_when_idle,
