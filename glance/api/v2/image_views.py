@@ -1,4 +1,6 @@
 """How an image record looks in the API: Glance's image document."""
+import operator
+
 from oslo_config import cfg
 
 from glance.services import discovery
@@ -12,14 +14,32 @@ _COPIED = ("id", "name", "status", "visibility", "protected", "os_hidden",
            "checksum", "os_hash_algo", "os_hash_value", "owner", "size",
            "virtual_size", "min_ram", "min_disk", "disk_format",
            "container_format")
+# their values in one C call rather than sixteen turns of a loop
+_copied_values = operator.itemgetter(*_COPIED)
+
+
+# the text of naive timestamps formatted lately: the same images are
+# shown and listed again and again, and a dict lookup costs a tenth of
+# isoformat (a page of 25 formats 50: 5% of its CPU). Bounded: emptied
+# when full (about 1 MiB).
+_TIME_TEXT = {}
+_TIME_TEXT_MAX = 4096
 
 
 def format_time(value):
     """ISO 8601 with a Z, to the second, as Glance renders timestamps."""
     if value is None:
         return None
+    # aware values are not kept: one instant in two zones is one key
+    # but two texts
     if value.tzinfo is None and value.year >= 1000:
-        return value.isoformat(timespec="seconds") + "Z"  # faster
+        text = _TIME_TEXT.get(value)
+        if text is None:
+            if len(_TIME_TEXT) >= _TIME_TEXT_MAX:
+                _TIME_TEXT.clear()
+            text = value.isoformat(timespec="seconds") + "Z"  # faster
+            _TIME_TEXT[value] = text
+        return text
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -46,8 +66,7 @@ def render_image(image, context=None, options=None):
     doc = dict(image["properties"])
     for key in HIDDEN_PROPERTIES:
         doc.pop(key, None)
-    for key in _COPIED:
-        doc[key] = image[key]
+    doc.update(zip(_COPIED, _copied_values(image), strict=True))
     doc["created_at"] = format_time(image["created_at"])
     doc["updated_at"] = format_time(image["updated_at"])
     doc["tags"] = list(image["tags"])
