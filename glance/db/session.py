@@ -191,7 +191,7 @@ def _create_engine(url):
     if pymysql:
         from glance.db import mysql_tls     # PyMySQL is an extra
         event.listen(engine, "do_connect", mysql_tls.connect)
-    if url.get_backend_name() == "mysql":
+    if url.get_backend_name() in ("mysql", "mariadb"):
         event.listen(engine, "connect", mariadb_session.on_connect)
     event.listen(engine, "connect", _note_use)
     event.listen(engine, "checkin", _note_use)

@@ -34,6 +34,17 @@ def test_each_new_connection_has_the_settings(mysql_url):
         assert _settings(third) == (10, 1)
 
 
+def test_a_mariadb_url_has_them_too(mysql_url):
+    db_session.configure(mysql_url.replace("mysql+pymysql://",
+                                           "mariadb+pymysql://", 1))
+    try:
+        with db_session.get_engine().connect() as conn:
+            assert conn.dialect.name == "mariadb"
+            assert _settings(conn) == (10, 1)
+    finally:
+        db_session.configure(mysql_url)
+
+
 def test_a_tag_filtered_page_reads_as_before(mysql_url):
     db_session.configure(mysql_url)
     tagged = [api.image_create({"name": "n%d" % i, "tags": ["t%d" % (i % 3)]})
