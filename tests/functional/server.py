@@ -326,6 +326,14 @@ class GlanceServer:
             return []
         return [p for p in child_pids(self.pid) if pid_alive(p)]
 
+    def wait_for_workers(self, count, timeout=10.0):
+        """The PIDs of the live workers once there are ``count`` of them:
+        the daemon answers from its first worker while the others may
+        still be starting."""
+        return wait_for(lambda: len(self.worker_pids()) == count and
+                        self.worker_pids(), timeout=timeout,
+                        message="%d workers" % count)
+
     def wait_for_exit(self, timeout=STOP_TIMEOUT):
         """The exit status; ServerError if still running after timeout."""
         try:

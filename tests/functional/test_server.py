@@ -147,8 +147,7 @@ def test_ipv6_bind_host(glance_server):
 
 def test_sighup_reloads_without_dropping_a_request(glance_server):
     srv = glance_server(conf={"DEFAULT": {"image_size_cap": 1000}}, **SLOW)
-    old = srv.worker_pids()
-    assert len(old) == 2
+    old = srv.wait_for_workers(2)
     in_flight = slow_request(srv, 2)
     stop, results = threading.Event(), []
     flood = Background(hammer, srv, stop, results)
@@ -180,7 +179,7 @@ def test_sighup_reloads_without_dropping_a_request(glance_server):
 
 def test_killed_worker_is_replaced(glance_server):
     srv = glance_server(**SLOW)
-    victim, survivor = srv.worker_pids()
+    victim, survivor = srv.wait_for_workers(2)
     os.kill(victim, signal.SIGKILL)
 
     def replaced():
@@ -202,7 +201,7 @@ def test_killed_worker_is_replaced(glance_server):
 ])
 def test_stop_signal_drains_then_exits(glance_server, sig, to_group):
     srv = glance_server(**SLOW)
-    workers = srv.worker_pids()
+    workers = srv.wait_for_workers(2)
     in_flight = slow_request(srv, 2)
     if to_group:   # the fixture starts the daemon in a session of its own
         os.killpg(srv.pid, sig)

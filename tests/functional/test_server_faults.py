@@ -132,8 +132,7 @@ def test_two_reloads_under_keepalive_load_drop_nothing(glance_server):
     print("%d requests, none failed, the slowest took %.2f s"
           % (total, max(c.slowest for c in clients)))
     # both reloads happened: the workers now are a third generation
-    now = wait_for(lambda: len(srv.worker_pids()) == 2 and
-                   srv.worker_pids(), message="two workers")
+    now = srv.wait_for_workers(2)
     assert not set(now) & set(first)
     assert srv.log_text().count("SIGHUP: reloading") == 2
 
@@ -336,7 +335,7 @@ def test_hung_or_killed_import_releases_its_lock(fault_server, how):
     assert listing(srv.state_path / "staging") == []
     if how == "watchdog":
         assert "Worker %d sent no heartbeat" % worker in srv.log_text()
-    wait_for(lambda: len(srv.worker_pids()) == 2, message="two workers")
+    srv.wait_for_workers(2)
 
 
 # --- the watchdog ---------------------------------------------------------

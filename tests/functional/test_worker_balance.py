@@ -31,9 +31,7 @@ def _ends_connection(conn):
 
 def test_keepalive_clients_piled_on_one_worker_spread_again(glance_server):
     srv = glance_server(workers=2)
-    first, second = wait_for(
-        lambda: len(srv.worker_pids()) == 2 and srv.worker_pids(),
-        message="two workers")
+    first, second = srv.wait_for_workers(2)
     # a stopped worker cannot accept: every connection is the first's
     os.kill(second, signal.SIGSTOP)
     try:

@@ -166,7 +166,7 @@ def test_killed_mid_transfer_keepalive_clients(server, what, status):
         assert listing(srv.state_path / "images") == []
     for api in on_worker:
         assert api.get("/versions").status_code == 200
-    wait_for(lambda: len(srv.worker_pids()) == 2, message="two workers")
+    srv.wait_for_workers(2)
 
 
 def test_hung_mid_upload_watchdog_releases_the_upload(server):
