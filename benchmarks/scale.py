@@ -245,6 +245,8 @@ def queries(n, marks):
                                                filters={"tags": ["t7"]})),
         ]
     out.append(("admin limit=1000", dict(admin, limit=1000)))
+    out.append(("user owner=nobody", dict(user, filters={"owner":
+                                                         "nobody"})))
     return out
 
 

@@ -74,6 +74,8 @@ def http_queries(n, marks):
             out.append(("%s %s" % (who, label), who,
                         urllib.parse.urlencode(params)))
     out.append(("admin limit=1000", "admin", "limit=1000"))
+    # an empty page: what any list costs each server before its rows
+    out.append(("user owner=nobody", "user", "limit=25&owner=nobody"))
     return out
 
 
