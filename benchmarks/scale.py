@@ -9,9 +9,14 @@ databases (their statistics keep themselves up to date; the daemon never
 analyzes an SQLite file, so neither does this), then times each
 list query through ``glance.db.api.image_get_all`` -- the call the API
 makes -- as an admin and as a plain project, and prints the median of
-``--repeat`` calls. The plans (EXPLAIN ANALYZE on PostgreSQL, ANALYZE on
-MariaDB, EXPLAIN QUERY PLAN on SQLite) of the statements of each query are
-printed for the largest N. Every database is dropped at the end.
+``--repeat`` calls. On MariaDB it also prints what one call read: the
+storage engine's row reads (the same on any machine: a query that stays
+flat as N grows reads as many rows at 1M as at 1k) and the InnoDB buffer
+pool misses (pages read from outside the server's buffer pool, whose
+size is the server's setting). The plans (EXPLAIN ANALYZE on
+PostgreSQL, ANALYZE on MariaDB, EXPLAIN QUERY PLAN on SQLite) of the
+statements of each query are printed for the largest N. Every database
+is dropped at the end.
 
 ``--glance33`` also serves each server database with our ``glance-api``
 and builds the same catalog for Glance 33 (its own ``glance-manage db
@@ -281,6 +286,38 @@ def time_query(kwargs, repeat):
     return statistics.median(samples) * 1000, len(page)
 
 
+# the storage engine's row reads of every kind, and the pages InnoDB
+# had to read in because its buffer pool did not hold them
+MYSQL_READS = ("Handler_read_first", "Handler_read_key",
+               "Handler_read_last", "Handler_read_next",
+               "Handler_read_prev", "Handler_read_rnd",
+               "Handler_read_rnd_next")
+MYSQL_POOL_MISSES = "Innodb_buffer_pool_reads"
+
+
+def mysql_reads(kwargs):
+    """(row reads, buffer pool misses) of one call on MariaDB: how much
+    a query reads whatever the machine, and how much of it came from
+    outside the buffer pool. Server-wide counters, less what reading
+    them costs (measured by reading them twice)."""
+    kwargs = dict(kwargs)
+    kwargs.setdefault("limit", 25)
+    statement = "SHOW GLOBAL STATUS WHERE Variable_name IN (%s)" % ", ".join(
+        "'%s'" % name for name in MYSQL_READS + (MYSQL_POOL_MISSES,))
+    engine = db_session.get_engine()
+    with engine.connect() as conn:
+        def counters():
+            found = dict(conn.exec_driver_sql(statement).all())
+            return (sum(int(found.get(n, 0)) for n in MYSQL_READS),
+                    int(found.get(MYSQL_POOL_MISSES, 0)))
+        first = counters()
+        second = counters()
+        api.image_get_all(**kwargs)
+        third = counters()
+    reads = (third[0] - second[0]) - (second[0] - first[0])
+    return reads, third[1] - second[1]
+
+
 EXPLAIN = {"postgresql": "EXPLAIN (ANALYZE, COSTS OFF) ",
            "mysql": "ANALYZE ", "sqlite": "EXPLAIN QUERY PLAN "}
 
@@ -347,8 +384,12 @@ def run_backend(backend, sizes, repeat, show_plans, tmpdir, only,
             for label, kwargs in qs:
                 ms, rows = time_query(kwargs, repeat)
                 results[(label, n)] = ms
-                print("%-10s %8d  %-28s %8.2f ms  (%d rows)" % (
-                    backend, n, label, ms, rows), flush=True)
+                reads = ""
+                if backend == "mysql":
+                    reads = "; %d row reads, %d buffer pool misses" % (
+                        mysql_reads(kwargs))
+                print("%-10s %8d  %-28s %8.2f ms  (%d rows%s)" % (
+                    backend, n, label, ms, rows, reads), flush=True)
             if show_plans == "all" or (show_plans == "last"
                                        and n == sizes[-1]):
                 for label, kwargs in qs:

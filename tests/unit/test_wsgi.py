@@ -507,7 +507,7 @@ def test_a_routed_request_leaves_no_reference_cycle():
     assert unreachable == 0
 
 
-# --- the routes' union ----------------------------------------------------------
+# --- the routes' union ------------------------------------------------------
 
 V2_PATHS = ["/images/{image_id}", "/images/{image_id}/members/{member_id}",
             "/images/{image_id}/tags/{tag_value}", "/images",
