@@ -273,9 +273,14 @@ class Capture:
         event.remove(self.engine, "before_cursor_execute", self._record)
 
 
+def _paged(kwargs):
+    """The call's ``image_get_all`` arguments: a page of 25 unless the
+    query says otherwise."""
+    return dict({"limit": 25}, **kwargs)
+
+
 def time_query(kwargs, repeat):
-    kwargs = dict(kwargs)
-    kwargs.setdefault("limit", 25)
+    kwargs = _paged(kwargs)
     for _ in range(WARMUP):      # warm caches and the statement caches
         api.image_get_all(**kwargs)
     samples = []
@@ -300,8 +305,7 @@ def mysql_reads(kwargs):
     a query reads whatever the machine, and how much of it came from
     outside the buffer pool. Server-wide counters, less what reading
     them costs (measured by reading them twice)."""
-    kwargs = dict(kwargs)
-    kwargs.setdefault("limit", 25)
+    kwargs = _paged(kwargs)
     statement = "SHOW GLOBAL STATUS WHERE Variable_name IN (%s)" % ", ".join(
         "'%s'" % name for name in MYSQL_READS + (MYSQL_POOL_MISSES,))
     engine = db_session.get_engine()
@@ -324,8 +328,7 @@ EXPLAIN = {"postgresql": "EXPLAIN (ANALYZE, COSTS OFF) ",
 
 def plans(kwargs):
     """The plan of each statement one call runs, as text lines."""
-    kwargs = dict(kwargs)
-    kwargs.setdefault("limit", 25)
+    kwargs = _paged(kwargs)
     engine = db_session.get_engine()
     with Capture(engine) as capture:
         api.image_get_all(**kwargs)

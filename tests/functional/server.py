@@ -330,8 +330,11 @@ class GlanceServer:
         """The PIDs of the live workers once there are ``count`` of them:
         the daemon answers from its first worker while the others may
         still be starting."""
-        return wait_for(lambda: len(self.worker_pids()) == count and
-                        self.worker_pids(), timeout=timeout,
+        def counted():
+            pids = self.worker_pids()   # one look: a worker may die
+            return len(pids) == count and pids
+
+        return wait_for(counted, timeout=timeout,
                         message="%d workers" % count)
 
     def wait_for_exit(self, timeout=STOP_TIMEOUT):
