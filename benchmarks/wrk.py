@@ -3,6 +3,12 @@
 A C load generator does not fight the server for the GIL the way the
 Python threads of ``loadgen`` do, so on a 2-core machine it shows what the
 server itself can answer.
+
+Each line also prints the clients divided by the rate: with closed-loop
+clients (each sends its next request when its last is answered) that is
+their mean latency (Little's law), set by the server's throughput alone.
+A p50 near it says the requests wait their turn in a busy server; a p99
+far above it says some wait much longer than others.
 """
 import re
 import shutil
@@ -34,6 +40,12 @@ def run(name, url, path, headers, connections=16, seconds=10, pid=None):
     out = subprocess.run(args + [url + path], capture_output=True,
                          text=True, timeout=seconds + 60).stdout
     cpu = loadgen.process_cpu_seconds(pid) - before if pid else None
+    return summary(name, out, connections, cpu)
+
+
+def summary(name, out, connections, cpu=None):
+    """(one line, requests/s) of wrk's ``--latency`` output ``out`` for
+    ``connections`` clients; ``cpu``: the server's CPU seconds meanwhile."""
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     # anchored: "68.50%" on the Req/Sec line must not match "50%"
     p50 = _seconds(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
@@ -42,8 +54,9 @@ def run(name, url, path, headers, connections=16, seconds=10, pid=None):
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = int(bad.group(1)) if bad else 0
     line = ("%-28s %8.1f req/s  p50 %7.1f ms  p99 %7.1f ms  n=%d "
-            "errors=%d" % (name + " (wrk)", rate, p50 * 1000, p99 * 1000,
-                           total, errors))
+            "errors=%d  clients/rate %.1f ms"
+            % (name + " (wrk)", rate, p50 * 1000, p99 * 1000, total, errors,
+               1000.0 * connections / rate))
     if cpu is not None and total:
         line += "  server CPU %.3f ms/req" % (1000 * cpu / total)
     return line, rate

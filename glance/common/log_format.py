@@ -30,6 +30,7 @@ moved file after its compression.
 """
 import datetime
 import logging
+import math
 import sys
 import time
 
@@ -52,7 +53,8 @@ class QuickContextFormatter(formatters.ContextFormatter):
         super().__init__(*args, **kwargs)
         self._local_zone = tz.tzlocal()
         self._styles = {}
-        self._offset_of = (None, None)   # (local second, its UTC offset)
+        # (second of the clock, its local text, its UTC offset)
+        self._second_of = (None, None, None)
         self._time_of = (None, None)     # ((second, datefmt), its text)
 
     @classmethod
@@ -134,21 +136,31 @@ class QuickContextFormatter(formatters.ContextFormatter):
         return self.default_msec_format % (text, record.msecs)
 
     def _isotime(self, created):
-        """oslo.log's ``isotime``: local time with its UTC offset, the
-        offset looked up once per second (it changes on whole seconds)."""
-        local = datetime.datetime.fromtimestamp(created)
-        second = (local.replace(microsecond=0), local.fold)
-        cached, offset = self._offset_of
+        """oslo.log's ``isotime``: local time with its UTC offset. The
+        text up to the second and the offset are made once per second of
+        the clock (neither changes within one); the microseconds are
+        rounded as ``datetime.fromtimestamp`` rounds them (half to even,
+        a carry into the next second); isoformat leaves out a zero
+        fraction."""
+        fraction, second = math.modf(created)
+        micro = round(fraction * 1e6)
+        if micro >= 1000000:
+            micro -= 1000000
+            second += 1.0
+        elif micro < 0:
+            micro += 1000000
+            second -= 1.0
+        cached, text, offset = self._second_of
         if cached != second:
-            offset = second[0].replace(tzinfo=self._local_zone).isoformat()
+            local = datetime.datetime.fromtimestamp(second)
+            text = local.isoformat()
+            offset = local.replace(tzinfo=self._local_zone).isoformat()
             offset = offset[19:]   # after YYYY-MM-DDTHH:MM:SS
-            self._offset_of = (second, offset)
-        text = local.isoformat() + offset
-        if created == int(created):
-            # isoformat leaves out a zero fraction; oslo.log puts it
-            # back, before the last six characters
-            text = "%s.000000%s" % (text[:-6], text[-6:])
-        return text
+            self._second_of = (second, text, offset)
+        if micro == 0 and fraction:
+            # oslo.log writes the fraction back only for a whole second
+            return text + offset
+        return "%s.%06d%s" % (text, micro, offset)
 
 
 def install(root=None):

@@ -128,8 +128,11 @@ def test_an_exception_and_its_summary(conf):
     assert "disk on fire" in line
 
 
-@pytest.mark.parametrize("created", [1700000000.0, 1700000000.5,
-                                     1700000000.9999996])
+@pytest.mark.parametrize("created", [
+    1700000000.0, 1700000000.5, 1700000000.9999996,
+    # rounded to a whole second: up into the next, or down (oslo.log then
+    # writes no fraction, as for neither)
+    1700000000.9999995, 1700000000.0000005, -0.3, -1.0000004])
 def test_isotime_and_formats_naming_every_field(conf, created):
     fmt = ("%(isotime)s|%(asctime)s|%(error_summary)s|%(instance)s|"
            "%(color)s|%(user_identity)s|%(resource)s|%(project)s|"
@@ -164,6 +167,19 @@ def test_isotime_across_the_hour_repeated_when_clocks_go_back(
              for step in (-3600, 0, 0.5, 3600, 3600.5, 7200)]
     assert lines[1][:19] == lines[3][:19] == "2026-11-01T01:30:00"
     assert lines[1].endswith("-04:00") and lines[3].endswith("-05:00")
+
+
+def test_isotime_of_records_through_several_seconds(conf, new_york_time):
+    # the formatter keeps each second's text: records within one second
+    # and in the next ones, each to the microsecond, around the hour the
+    # clocks go back
+    conf.set_override("logging_default_format_string", "%(isotime)s")
+    oslo, quick = formatters_for(conf)
+    for start in (FALL_BACK - 2.5, FALL_BACK + 3598.5):
+        lines = {assert_same(conf, make_record(created=start + step * 0.0137),
+                             oslo, quick)
+                 for step in range(400)}
+        assert len({line[:19] for line in lines}) >= 5
 
 
 @pytest.mark.parametrize("datefmt", [None, "%Y-%m-%d %H:%M:%S", "%s %j"])
